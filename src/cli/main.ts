@@ -1,0 +1,4 @@
+// Process entry of the `tessera` command.
+import { runCli } from './program.ts';
+
+process.exitCode = await runCli(process.argv);
