@@ -1,0 +1,116 @@
+// The virtual PIV card's persistent state: factory values, validation on load, JSON form.
+import { createHash, randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { DEFAULT_MANAGEMENT_KEY_HEX, DEFAULT_PIN, DEFAULT_PUK, PIN_BLOCK_LENGTH, PIN_PAD, PIV_ALGORITHM } from '../../card/piv/piv-constants.ts';
+import { StateFileError } from '../card-state-store.ts';
+
+export const PIV_STATE_FORMAT = 'tessera-virtual-piv';
+
+const hexString = z.string().regex(/^([0-9a-f]{2})*$/, 'lowercase hex');
+const byte = z.number().int().min(0).max(255);
+const retries = z.number().int().min(0).max(15);
+
+const referenceDataSchema = z.object({
+  /** SHA-256 of salt ‖ 8-byte padded value: the value itself is never written to the file. */
+  digest: hexString,
+  limit: z.number().int().min(1).max(15),
+  triesLeft: retries,
+  isDefault: z.boolean(),
+});
+
+const keySchema = z.object({
+  algorithm: byte,
+  privateKey: hexString,
+  pinPolicy: z.number().int().min(1).max(3),
+  touchPolicy: z.number().int().min(1).max(3),
+  origin: z.number().int().min(1).max(2),
+});
+
+export const pivCardStateSchema = z
+  .object({
+    format: z.literal(PIV_STATE_FORMAT),
+    version: z.literal(1),
+    serial: z.number().int().min(0).max(0xffffffff),
+    firmware: z.tuple([byte, byte, byte]),
+    salt: hexString,
+    pin: referenceDataSchema,
+    puk: referenceDataSchema,
+    managementKey: z.object({
+      algorithm: z.union([z.literal(PIV_ALGORITHM.TDES), z.literal(PIV_ALGORITHM.AES_128), z.literal(PIV_ALGORITHM.AES_192), z.literal(PIV_ALGORITHM.AES_256)]),
+      key: hexString,
+      touchRequired: z.boolean(),
+      isDefault: z.boolean(),
+    }),
+    keys: z.record(z.string().regex(/^[0-9a-f]{2}$/), keySchema),
+    objects: z.record(z.string().regex(/^[0-9a-f]{2,6}$/), hexString),
+  })
+  .strict();
+
+export type PivCardState = z.infer<typeof pivCardStateSchema>;
+export type PivReferenceData = z.infer<typeof referenceDataSchema>;
+export type PivStoredSlotKey = z.infer<typeof keySchema>;
+
+/** The 8-byte block a PIN or PUK travels in: the value, then FF up to 8 bytes. */
+export function padPinBlock(value: Uint8Array): Uint8Array {
+  const block = new Uint8Array(PIN_BLOCK_LENGTH).fill(PIN_PAD);
+  block.set(value.subarray(0, PIN_BLOCK_LENGTH));
+  return block;
+}
+
+export function referenceDigest(salt: string, block: Uint8Array): string {
+  return createHash('sha256').update(Buffer.from(salt, 'hex')).update(block).digest('hex');
+}
+
+function referenceData(salt: string, value: string, limit: number): PivReferenceData {
+  return { digest: referenceDigest(salt, padPinBlock(new TextEncoder().encode(value))), limit, triesLeft: limit, isDefault: true };
+}
+
+export function factoryPin(salt: string, limit = 3): PivReferenceData {
+  return referenceData(salt, DEFAULT_PIN, limit);
+}
+
+export function factoryPuk(salt: string, limit = 3): PivReferenceData {
+  return referenceData(salt, DEFAULT_PUK, limit);
+}
+
+/** A YubiKey 5 (firmware 5.4.3) PIV application as it leaves the factory. */
+export function factoryPivCardState(serial: number): PivCardState {
+  const salt = randomBytes(16).toString('hex');
+  return {
+    format: PIV_STATE_FORMAT,
+    version: 1,
+    serial,
+    firmware: [5, 4, 3],
+    salt,
+    pin: factoryPin(salt),
+    puk: factoryPuk(salt),
+    managementKey: { algorithm: PIV_ALGORITHM.TDES, key: DEFAULT_MANAGEMENT_KEY_HEX, touchRequired: false, isDefault: true },
+    keys: {},
+    objects: {},
+  };
+}
+
+export function serialisePivCardState(state: PivCardState): string {
+  return `${JSON.stringify(state, null, 2)}\n`;
+}
+
+/** Parses and validates a state file's text; any defect is one StateFileError line. */
+export function parsePivCardState(text: string, where: string): PivCardState {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new StateFileError('ERR_STATE_FILE_CORRUPT', `${where} is not valid JSON (truncated or damaged virtual card state)`);
+  }
+  const result = pivCardStateSchema.safeParse(json);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const path = issue?.path.join('.') || '(root)';
+    throw new StateFileError('ERR_STATE_FILE_CORRUPT', `${where} is not a valid virtual PIV card state: ${path}: ${issue?.message ?? 'invalid'}`);
+  }
+  const state = result.data;
+  if (state.pin.triesLeft > state.pin.limit || state.puk.triesLeft > state.puk.limit) {
+    throw new StateFileError('ERR_STATE_FILE_CORRUPT', `${where} is not a valid virtual PIV card state: tries left above the retry limit`);
+  }
+  return state;
+}
