@@ -1,6 +1,121 @@
 // `tessera card ...`: create, inspect and serve cards (virtual card files and readers).
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { readCardInfo, type CardInfo } from '../card/card-info.ts';
+import { createVirtualCardFile, openVirtualCardFile, VIRTUAL_CARD_TYPES, type VirtualCardType } from '../virtual-card/card-file.ts';
+import { InProcessTransport } from '../virtual-card/in-process-transport.ts';
+import { UsageError } from './cli-errors.ts';
+import { maskCommandForTrace, maskResponseForTrace } from '../card/tracing-transport.ts';
+import { listPcscReaders } from '../pcsc/pcsc-readers.ts';
+import { PcscTransport } from '../pcsc/pcsc-transport.ts';
+import { VpcdConnector, parseVpcdAddress, type VpcdEvent } from '../virtual-card/vpcd-connector.ts';
+
+const VIRTUAL_CARD_WARNING =
+  'A virtual card is a development and test credential, not a secure element: its PIN digests, keys and counters live in a file.';
+
+export function parseSerial(text: string): number {
+  if (!/^\d{1,10}$/.test(text) || Number(text) > 0xffffffff) throw new UsageError(`--serial must be a whole number from 0 to 4294967295, got "${text}"`);
+  return Number(text);
+}
+
+/** The human form of `card info`: one fact per line. */
+export function formatCardInfo(info: CardInfo): string {
+  const show = (value: string | number | null) => (value === null ? '-' : String(value));
+  return [
+    `type:            ${info.type}`,
+    `identifier:      ${show(info.identifier)}`,
+    `serial:          ${show(info.serial)}`,
+    `version:         ${show(info.version)}`,
+    `PIN tries left:  ${show(info.pinTriesLeft)}`,
+    `PUK tries left:  ${show(info.pukTriesLeft)}`,
+  ].join('\n');
+}
+
+export function printCardInfo(info: CardInfo, json: boolean): void {
+  process.stdout.write(json ? `${JSON.stringify(info)}\n` : `${formatCardInfo(info)}\n`);
+}
 
 export function registerCardCommands(program: Command): void {
-  program.command('card').description('create, inspect and serve smart cards and virtual cards');
+  const card = program
+    .command('card')
+    .description('create, inspect and serve smart cards and virtual cards')
+    .addHelpText('after', `\n${VIRTUAL_CARD_WARNING}`);
+
+  card
+    .command('create')
+    .description('create a factory-fresh virtual card in a new state file')
+    .addOption(new Option('--type <type>', 'card application').choices([...VIRTUAL_CARD_TYPES]).makeOptionMandatory())
+    .requiredOption('--state <file>', 'state file to create (mode 0600, never overwritten)')
+    .option('--serial <n>', 'serial number (default: random 8 digits)', parseSerial)
+    .addHelpText('after', `\n${VIRTUAL_CARD_WARNING}`)
+    .action((options: { type: VirtualCardType; state: string; serial?: number }) => {
+      createVirtualCardFile(options.type, options.state, options.serial === undefined ? {} : { serial: options.serial });
+      process.stdout.write(`created a ${options.type} virtual card in ${options.state}\n`);
+    });
+
+  card
+    .command('info')
+    .description('show card type, identifier, serial, version and PIN/PUK tries left (spends no try)')
+    .option('--card <file>', 'virtual card state file')
+    .option('--reader <name>', 'PC/SC reader (full name, as `card list` shows it)')
+    .option('--json', 'machine-readable output')
+    .action(async (options: { card?: string; reader?: string; json?: boolean }) => {
+      if (options.reader !== undefined && options.card !== undefined) throw new UsageError('card info takes --reader NAME or --card FILE, not both');
+      if (options.reader !== undefined) {
+        const transport = await PcscTransport.connect(options.reader);
+        try {
+          printCardInfo(await readCardInfo(transport), options.json === true);
+        } finally {
+          transport.close();
+        }
+        return;
+      }
+      if (!options.card) throw new UsageError('card info needs --card FILE or --reader NAME');
+      const { card: virtualCard } = openVirtualCardFile(options.card);
+      printCardInfo(await readCardInfo(new InProcessTransport(virtualCard)), options.json === true);
+    });
+
+  card
+    .command('list')
+    .description('list PC/SC readers, whether a card is in each, and its ATR')
+    .option('--json', 'machine-readable output')
+    .action(async (options: { json?: boolean }) => {
+      const readers = await listPcscReaders();
+      const rows = readers.map((reader) => ({ reader: reader.name, cardPresent: reader.cardPresent, atr: reader.atr ? Buffer.from(reader.atr).toString('hex').toUpperCase() : null }));
+      if (options.json) process.stdout.write(`${JSON.stringify(rows)}\n`);
+      else if (rows.length === 0) process.stdout.write('no readers\n');
+      else for (const row of rows) process.stdout.write(`${row.reader}\t${row.cardPresent ? `card ATR ${row.atr ?? '-'}` : 'empty'}\n`);
+    });
+
+  card
+    .command('serve')
+    .description("attach a virtual card file to pcscd's vpcd reader until SIGTERM or SIGINT")
+    .requiredOption('--state <file>', 'virtual card state file')
+    .option('--vpcd <host:port>', 'vpcd address (reader Virtual PCD 00 00 is 35963, 00 01 is 35964)', '127.0.0.1:35963')
+    .option('--trace', 'log APDUs to stderr (secret-carrying data masked)')
+    .action(async (options: { state: string; vpcd: string; trace?: boolean }) => {
+      await serveVirtualCardFile(options.state, options.vpcd, options.trace === true);
+    });
+}
+
+/** Serves a card file on vpcd until a signal; the card stores every change as it happens, so stopping loses nothing. */
+async function serveVirtualCardFile(statePath: string, vpcd: string, trace: boolean): Promise<void> {
+  const address = parseVpcdAddress(vpcd);
+  const { type, card } = openVirtualCardFile(statePath);
+  const log = (line: string) => process.stderr.write(`tessera: ${line}\n`);
+  const onEvent = (event: VpcdEvent): void => {
+    if (event.type === 'connected') log(`${type} card ${statePath} attached to vpcd ${event.host}:${event.port}`);
+    else if (event.type === 'disconnected') log(`${type} card detached from vpcd ${event.host}:${event.port} (${event.reason})`);
+    else if (trace) log(`apdu ${maskCommandForTrace(event.command)} -> ${maskResponseForTrace(event.command, event.response)}`);
+  };
+  const connector = new VpcdConnector(card, { ...address, onEvent });
+  log(`serving ${statePath} on vpcd ${address.host}:${address.port} (SIGTERM or Ctrl-C to stop)`);
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  void connector.start();
+  const signal = await signalled;
+  await connector.stop();
+  card.powerOff();
+  log(`stopped on ${signal}; state saved in ${statePath}`);
 }
