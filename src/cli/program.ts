@@ -2,6 +2,9 @@
 import { Command, CommanderError } from 'commander';
 import { reportCliError } from './cli-errors.ts';
 import { registerCardCommands } from './card-commands.ts';
+import { registerServerCommand } from './server-command.ts';
+import { registerAuditCommands } from './audit-commands.ts';
+import { registerOperatorCommands } from './operator-commands.ts';
 
 export function buildProgram(): Command {
   const program = new Command('tessera')
@@ -11,6 +14,9 @@ export function buildProgram(): Command {
     .showHelpAfterError(false);
   // Each command group lives in its own module; registered in the order `--help` lists them.
   registerCardCommands(program);
+  registerServerCommand(program);
+  registerOperatorCommands(program);
+  registerAuditCommands(program);
   return program;
 }
 
