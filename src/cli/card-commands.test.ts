@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createPublicKey } from 'node:crypto';
 import { mkdtempSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,15 @@ async function tessera(...args: string[]): Promise<{ code: number; stdout: strin
   }
 }
 
+async function tesseraWithInput(input: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [TESSERA, ...args], (error, stdout, stderr) => {
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+    child.stdin!.end(input);
+  });
+}
+
 describe('tessera card create / info', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-cli-'));
 
@@ -31,6 +41,17 @@ describe('tessera card create / info', () => {
     expect(JSON.parse(info.stdout)).toEqual({ type: 'piv', identifier: null, serial: 31337, version: '5.4.3', pinTriesLeft: 3, pukTriesLeft: 3 });
     const human = await tessera('card', 'info', '--card', path);
     expect(human.stdout).toMatch(/PIN tries left:\s+3/);
+  });
+
+  it('generates a key in a slot with the management key given on stdin', async () => {
+    const path = join(dir, 'keys.json');
+    await tessera('card', 'create', '--type', 'piv', '--state', path);
+    const generated = await tesseraWithInput('010203040506070801020304050607080102030405060708\n', 'card', 'generate-key', '--card', path, '--slot', '9e');
+    expect(generated.code).toBe(0);
+    expect(createPublicKey(generated.stdout).asymmetricKeyDetails).toEqual({ namedCurve: 'prime256v1' });
+    const wrong = await tesseraWithInput(`${'02'.repeat(24)}\n`, 'card', 'generate-key', '--card', path, '--slot', '9a');
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/ERR_CARD_AUTHENTICATION_FAILED/);
   });
 
   it('says that a virtual card is not a secure element', async () => {

@@ -2,11 +2,13 @@
 import { Option, type Command } from 'commander';
 import { readCardInfo, type CardInfo } from '../card/card-info.ts';
 import { createVirtualCardFile, openVirtualCardFile, VIRTUAL_CARD_TYPES, type VirtualCardType } from '../virtual-card/card-file.ts';
-import { InProcessTransport } from '../virtual-card/in-process-transport.ts';
 import { UsageError } from './cli-errors.ts';
 import { maskCommandForTrace, maskResponseForTrace } from '../card/tracing-transport.ts';
 import { listPcscReaders } from '../pcsc/pcsc-readers.ts';
-import { PcscTransport } from '../pcsc/pcsc-transport.ts';
+import { DEFAULT_MANAGEMENT_KEY_HEX, PIV_ALGORITHM, PIV_SLOT, isManagementKeyAlgorithm } from '../card/piv/piv-constants.ts';
+import { Secret } from '../secret.ts';
+import { withCardTransport, withPivSession, type CardChoice } from './card-connection.ts';
+import { readSecretLine } from './prompt.ts';
 import { VpcdConnector, parseVpcdAddress, type VpcdEvent } from '../virtual-card/vpcd-connector.ts';
 
 const VIRTUAL_CARD_WARNING =
@@ -15,6 +17,31 @@ const VIRTUAL_CARD_WARNING =
 export function parseSerial(text: string): number {
   if (!/^\d{1,10}$/.test(text) || Number(text) > 0xffffffff) throw new UsageError(`--serial must be a whole number from 0 to 4294967295, got "${text}"`);
   return Number(text);
+}
+
+const KEY_ALGORITHMS = {
+  eccp256: PIV_ALGORITHM.ECC_P256,
+  eccp384: PIV_ALGORITHM.ECC_P384,
+  rsa2048: PIV_ALGORITHM.RSA_2048,
+} as const;
+
+const SLOTS: Record<string, number> = {
+  '9a': PIV_SLOT.AUTHENTICATION,
+  '9c': PIV_SLOT.SIGNATURE,
+  '9d': PIV_SLOT.KEY_MANAGEMENT,
+  '9e': PIV_SLOT.CARD_AUTHENTICATION,
+};
+
+export function parseSlot(text: string): number {
+  const slot = SLOTS[text.toLowerCase()];
+  if (slot === undefined) throw new UsageError(`--slot must be one of 9a, 9c, 9d, 9e, got "${text}"`);
+  return slot;
+}
+
+function parseHexKey(secret: Secret): Secret {
+  const text = secret.exposeText().trim();
+  if (!/^([0-9a-fA-F]{2}){16,32}$/.test(text)) throw new UsageError('the management key must be 32 to 64 hexadecimal digits');
+  return Secret.fromHex(text);
 }
 
 /** The human form of `card info`: one fact per line. */
@@ -58,20 +85,30 @@ export function registerCardCommands(program: Command): void {
     .option('--card <file>', 'virtual card state file')
     .option('--reader <name>', 'PC/SC reader (full name, as `card list` shows it)')
     .option('--json', 'machine-readable output')
-    .action(async (options: { card?: string; reader?: string; json?: boolean }) => {
-      if (options.reader !== undefined && options.card !== undefined) throw new UsageError('card info takes --reader NAME or --card FILE, not both');
-      if (options.reader !== undefined) {
-        const transport = await PcscTransport.connect(options.reader);
-        try {
-          printCardInfo(await readCardInfo(transport), options.json === true);
-        } finally {
-          transport.close();
-        }
-        return;
-      }
-      if (!options.card) throw new UsageError('card info needs --card FILE or --reader NAME');
-      const { card: virtualCard } = openVirtualCardFile(options.card);
-      printCardInfo(await readCardInfo(new InProcessTransport(virtualCard)), options.json === true);
+    .action(async (options: CardChoice & { json?: boolean }) => {
+      if (options.card === undefined && options.reader === undefined) throw new UsageError('card info needs --card FILE or --reader NAME');
+      printCardInfo(await withCardTransport(options, readCardInfo), options.json === true);
+    });
+
+  card
+    .command('generate-key')
+    .description('generate a key pair in a PIV slot (needs the management key) and print its public key')
+    .requiredOption('--slot <slot>', 'key slot: 9a, 9c, 9d or 9e', parseSlot)
+    .addOption(new Option('--algorithm <algorithm>', 'key algorithm').choices(Object.keys(KEY_ALGORITHMS)).default('eccp256'))
+    .option('--card <file>', 'virtual card state file')
+    .option('--reader <name>', 'PC/SC reader (full name)')
+    .option('--default-management-key', "use the factory management key (a fresh card's) instead of prompting")
+    .action(async (options: CardChoice & { slot: number; algorithm: keyof typeof KEY_ALGORITHMS; defaultManagementKey?: boolean }) => {
+      const managementKey = options.defaultManagementKey
+        ? Secret.fromHex(DEFAULT_MANAGEMENT_KEY_HEX)
+        : parseHexKey(await readSecretLine('Management key (hex): ', 'management key'));
+      const publicKey = await withPivSession(options, async (session) => {
+        const algorithm = session.supportsMetadata ? (await session.getManagementKeyMetadata()).algorithm : PIV_ALGORITHM.TDES;
+        if (!isManagementKeyAlgorithm(algorithm)) throw new UsageError('the card reports an unknown management key algorithm');
+        await session.authenticate(algorithm, managementKey);
+        return session.generateKey(options.slot, KEY_ALGORITHMS[options.algorithm]);
+      });
+      process.stdout.write(publicKey.export({ format: 'pem', type: 'spki' }).toString());
     });
 
   card

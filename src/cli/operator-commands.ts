@@ -5,17 +5,13 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import type { CardTransport } from '../card/card-transport.ts';
 import { PIV_ALGORITHM, PIV_SLOT } from '../card/piv/piv-constants.ts';
-import { PivSession } from '../card/piv/piv-session.ts';
 import { TesseraError } from '../errors.ts';
-import { PcscTransport } from '../pcsc/pcsc-transport.ts';
-import { Secret } from '../secret.ts';
-import { openVirtualCardFile } from '../virtual-card/card-file.ts';
-import { InProcessTransport } from '../virtual-card/in-process-transport.ts';
+import type { Secret } from '../secret.ts';
+import { withPivSession } from './card-connection.ts';
 import { UsageError } from './cli-errors.ts';
+import { readSecretLine } from './prompt.ts';
 
 /** The server refused: carries the server's own stable code. */
 export class ServerRefusedError extends TesseraError {
@@ -70,45 +66,6 @@ export async function callApi(options: { server: string; caCert?: string }, meth
     req.on('error', (error) => reject(new ServerUnreachableError(`cannot reach ${url.origin}: ${error.message}`, { cause: error })));
     req.end(payload);
   });
-}
-
-async function withPivSession<T>(options: ConnectionOptions, work: (session: PivSession) => Promise<T>): Promise<T> {
-  if ((options.card === undefined) === (options.reader === undefined)) throw new UsageError('name the Operator Credential with --card FILE or --reader NAME');
-  let transport: CardTransport;
-  let close = (): void => undefined;
-  if (options.reader !== undefined) {
-    const pcsc = await PcscTransport.connect(options.reader);
-    transport = pcsc;
-    close = () => pcsc.close();
-  } else {
-    transport = new InProcessTransport(openVirtualCardFile(options.card!).card);
-  }
-  try {
-    return await work(await PivSession.open(transport));
-  } finally {
-    close();
-  }
-}
-
-/** One line from the terminal (not echoed) or, when stdin is not a terminal, the next line of stdin. */
-async function readSecretLine(prompt: string): Promise<Secret> {
-  const lines = createInterface({ input: process.stdin, terminal: process.stdin.isTTY === true, output: process.stdin.isTTY ? process.stderr : undefined });
-  if (process.stdin.isTTY) {
-    process.stderr.write(prompt);
-    // Mute the echo: readline writes typed characters to its output, which we swallow.
-    (lines as unknown as { _writeToOutput: (text: string) => void })._writeToOutput = () => undefined;
-  }
-  try {
-    const line = await new Promise<string | undefined>((resolve) => {
-      lines.once('line', resolve);
-      lines.once('close', () => resolve(undefined));
-    });
-    if (process.stdin.isTTY) process.stderr.write('\n');
-    if (line === undefined || line === '') throw new UsageError('no PIN given');
-    return Secret.fromText(line);
-  } finally {
-    lines.close();
-  }
 }
 
 /** The full sign-in story: challenge from the server, the card signs SHA-256 of it with slot 9A, the server answers a session. */
