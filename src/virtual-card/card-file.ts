@@ -1,10 +1,11 @@
 // Virtual card files: create one of a given type, or open one whatever its type.
 import { existsSync } from 'node:fs';
 import { FileStateStore, StateFileError } from './card-state-store.ts';
+import { VirtualGidsCard } from './gids/virtual-gids-card.ts';
 import { VirtualPivCard } from './piv/virtual-piv-card.ts';
 import type { VirtualCard } from './virtual-card.ts';
 
-export const VIRTUAL_CARD_TYPES = ['piv'] as const;
+export const VIRTUAL_CARD_TYPES = ['piv', 'gids'] as const;
 export type VirtualCardType = (typeof VIRTUAL_CARD_TYPES)[number];
 
 export interface OpenedVirtualCard {
@@ -23,6 +24,9 @@ export function createVirtualCardFile(type: VirtualCardType, path: string, optio
   switch (type) {
     case 'piv':
       return { type, card: VirtualPivCard.create(store, options) };
+    case 'gids':
+      // A GIDS card leaves the factory blank; gids-tool -X or Tessera's issuance initialises it.
+      return { type, card: VirtualGidsCard.createBlank(store, options) };
   }
 }
 
@@ -32,5 +36,6 @@ export function openVirtualCardFile(path: string): OpenedVirtualCard {
   const text = store.load();
   if (text === undefined) throw new StateFileError('ERR_STATE_FILE_MISSING', `${path} does not exist`);
   if (VirtualPivCard.isPivState(text)) return { type: 'piv', card: VirtualPivCard.open(store, path) };
+  if (VirtualGidsCard.isGidsState(text)) return { type: 'gids', card: VirtualGidsCard.open(store, path) };
   throw new StateFileError('ERR_STATE_FILE_CORRUPT', `${path} is not a Tessera virtual card file`);
 }
