@@ -19,7 +19,8 @@ export async function withCardTransport<T>(choice: CardChoice, work: (transport:
   try {
     return await work(pcsc);
   } finally {
-    pcsc.close();
+    // Reset on the way out, so a verified PIN or management key does not outlive the command.
+    await pcsc.close({ reset: true });
   }
 }
 

@@ -1,5 +1,5 @@
 // Builds the real app on a temporary SQLite file or a fresh PostgreSQL database, with signed-in operators for tests.
-import assert from 'node:assert/strict';
+import { strict as assert } from 'node:assert';
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
