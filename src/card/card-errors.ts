@@ -105,3 +105,13 @@ export class TransportError extends TesseraError {
 export class InvalidArgumentError extends TesseraError {
   readonly code = 'ERR_CARD_INVALID_ARGUMENT';
 }
+
+/** A GIDS card still in initialisation mode (blank, as it left the factory) refused an operation that needs PIN and admin key set. */
+export class CardNotInitialisedError extends TesseraError {
+  readonly code = 'ERR_CARD_NOT_INITIALISED';
+}
+
+/** Initialisation was asked of a card that already carries a file system (initialising twice would destroy its credential). */
+export class CardAlreadyInitialisedError extends TesseraError {
+  readonly code = 'ERR_CARD_ALREADY_INITIALISED';
+}
