@@ -1,15 +1,7 @@
 // The offline unblock answer: 3DES-ECB of the card's 8-byte challenge under the 24-byte admin key.
-import { createCipheriv } from 'node:crypto';
 import { InvalidArgumentError } from './card-errors.ts';
 import type { Secret } from '../secret.ts';
-
-/** Encrypts one 8-byte block with 3DES (EDE, three keys) in ECB mode, which is CBC with a zero IV. */
-export function tripleDesEncryptBlock(key: Uint8Array, block: Uint8Array): Uint8Array {
-  if (key.length !== 24) throw new InvalidArgumentError(`a 3DES key has 24 bytes, got ${key.length}`);
-  if (block.length % 8 !== 0) throw new InvalidArgumentError(`3DES works on 8-byte blocks, got ${block.length} bytes`);
-  const cipher = createCipheriv('des-ede3', key, null).setAutoPadding(false);
-  return new Uint8Array(Buffer.concat([cipher.update(block), cipher.final()]));
-}
+import { tripleDesEncryptBlock } from './triple-des.ts';
 
 /** The response Windows' unblock dialog (and the card) expects for a challenge. */
 export function computeUnblockResponse(adminKey: Secret, challenge: Uint8Array): Uint8Array {

@@ -28,7 +28,7 @@ async function withSession<T>(work: (session: GidsSession) => Promise<T>): Promi
   try {
     return await work(await GidsSession.open(transport));
   } finally {
-    transport.close({ reset: true });
+    await transport.close({ reset: true });
   }
 }
 

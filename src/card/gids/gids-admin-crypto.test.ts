@@ -1,6 +1,7 @@
 // 3DES under the GIDS admin key: known answers (CBC with zero IV equals ECB for one block) and weak-key detection.
 import { describe, expect, it } from 'vitest';
-import { adminKeyDecrypt, adminKeyEncrypt, isDegenerateTripleDesKey } from './gids-admin-crypto.ts';
+import { isDegenerateTripleDesKey } from '../triple-des.ts';
+import { adminKeyDecrypt, adminKeyEncrypt } from './gids-admin-crypto.ts';
 
 const bytes = (hex: string) => Uint8Array.from(Buffer.from(hex, 'hex'));
 const hex = (data: Uint8Array) => Buffer.from(data).toString('hex').toUpperCase();

@@ -20,15 +20,3 @@ export function adminKeyEncrypt(key: Uint8Array, data: Uint8Array): Uint8Array {
 export function adminKeyDecrypt(key: Uint8Array, data: Uint8Array): Uint8Array {
   return run(true, key, data);
 }
-
-/**
- * True when a 24-byte 3DES key degenerates to single DES (K1 = K2 or K2 = K3, parity bits
- * ignored): such a key is as weak as 56-bit DES, so Tessera never writes one.
- */
-export function isDegenerateTripleDesKey(key: Uint8Array): boolean {
-  if (key.length !== GIDS_ADMIN_KEY_LENGTH) return false;
-  const part = (index: number) => Array.from(key.subarray(index * 8, index * 8 + 8), (b) => b & 0xfe);
-  const [k1, k2, k3] = [part(0), part(1), part(2)];
-  const equal = (a: number[], b: number[]) => a.every((value, i) => value === b[i]);
-  return equal(k1, k2) || equal(k2, k3);
-}

@@ -4,7 +4,8 @@ import type { Secret } from '../../secret.ts';
 import type { CommandApdu } from '../apdu.ts';
 import { InvalidArgumentError, InvalidResponseError, PinFormatError } from '../card-errors.ts';
 import { concatBytes, decodeTlv, decodeTlvMap, encodeTlv, encodeTlvs, requireTag } from '../tlv.ts';
-import { adminKeyDecrypt, adminKeyEncrypt, isDegenerateTripleDesKey } from './gids-admin-crypto.ts';
+import { isDegenerateTripleDesKey } from '../triple-des.ts';
+import { adminKeyDecrypt, adminKeyEncrypt } from './gids-admin-crypto.ts';
 import {
   EXTERNAL_CHALLENGE_LENGTH,
   GIDS_ADMIN_KEY_LENGTH,

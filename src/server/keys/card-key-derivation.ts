@@ -1,5 +1,6 @@
 // Per-card key diversification: NIST SP 800-108 counter-mode KDF over HMAC-SHA256, and the 3DES key checks around it.
 import { KeyStoreInputError } from './key-store-errors.ts';
+import { isDegenerateTripleDesKey } from '../../card/triple-des.ts';
 
 /** HMAC-SHA256 under the master derivation secret, computed wherever that secret lives (memory or PKCS#11 token). */
 export type HmacSha256Prf = (data: Uint8Array) => Promise<Uint8Array>;
@@ -86,30 +87,7 @@ export function cardKeyLabel(purpose: CardKeyPurpose, algorithm: CardKeyAlgorith
   return new TextEncoder().encode(algorithm === 'tdes' ? purpose : `${purpose}:${algorithm}`);
 }
 
-// Weak and semi-weak single-DES keys (FIPS 74 / SP 800-67), parity bits cleared.
-const WEAK_DES_KEYS = new Set(
-  [
-    '0101010101010101', 'FEFEFEFEFEFEFEFE', 'E0E0E0E0F1F1F1F1', '1F1F1F1F0E0E0E0E',
-    '011F011F010E010E', '1F011F010E010E01', '01E001E001F101F1', 'E001E001F101F101',
-    '01FE01FE01FE01FE', 'FE01FE01FE01FE01', '1FE01FE00EF10EF1', 'E01FE01FF10EF10E',
-    '1FFE1FFE0EFE0EFE', 'FE1FFE1FFE0EFE0E', 'E0FEE0FEF1FEF1FE', 'FEE0FEE0FEF1FEF1',
-  ].map((hex) => maskParity(Uint8Array.from(Buffer.from(hex, 'hex'))).join(',')),
-);
-
-function maskParity(bytes: Uint8Array): Uint8Array {
-  return bytes.map((b) => b & 0xfe);
-}
-
-/**
- * True for a 24-byte 3DES key that must not be used: K1 = K2 or K2 = K3 with parity bits masked (EDE then
- * collapses to single DES), or any third a weak or semi-weak DES key. Keys of another length are not 3DES keys: false.
- */
-export function isDegenerateTripleDesKey(key: Uint8Array): boolean {
-  if (key.length !== 24) return false;
-  const [k1, k2, k3] = [0, 8, 16].map((o) => maskParity(key.subarray(o, o + 8)).join(','));
-  if (k1 === k2 || k2 === k3) return true;
-  return [k1, k2, k3].some((k) => WEAK_DES_KEYS.has(k!));
-}
+export { isDegenerateTripleDesKey };
 
 /**
  * Derives a card key. A degenerate 3DES result is never returned and never fails issuance: attempt n ≥ 1 appends
