@@ -1,5 +1,5 @@
-// buildApp failing to start: a clear coded error, and whatever it opened is closed again.
-import { mkdtempSync, rmSync } from 'node:fs';
+// buildApp failing to start: a clear coded error, and whatever it opened is closed again; a clean shutdown checkpoints the audit chain.
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -22,5 +22,14 @@ describe('buildApp', () => {
     const app = await buildApp({ ...base, databaseUrl: join(dir, 'db.sqlite') });
     expect(app.tessera.firstStart).not.toBeNull();
     await app.close();
+  });
+
+  it('writes an audit checkpoint of the head when it shuts down', async () => {
+    const checkpointDir = join(dir, 'shutdown-checkpoints');
+    const app = await buildApp({ ...base, databaseUrl: join(dir, 'shutdown.sqlite'), auditCheckpointDir: checkpointDir });
+    const { count } = await app.tessera.auditLog.verify();
+    expect(count).toBeGreaterThan(0);
+    await app.close();
+    expect(readdirSync(checkpointDir)).toEqual([`audit-checkpoint-${String(count).padStart(12, '0')}.json`]);
   });
 });

@@ -79,8 +79,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const database = app.database;
     const keyStore = app.keyStore;
     const clock = options.clock ?? (() => new Date());
-    const auditLog = new AuditLog({ db: database.db, keyStore, checkpointDir: options.auditCheckpointDir, clock });
+    const auditLog = new AuditLog({
+      db: database.db,
+      keyStore,
+      checkpointDir: options.auditCheckpointDir,
+      clock,
+      // The events are committed by then: a checkpoint that cannot be written is logged, never turned into a failed request.
+      onCheckpointError: (error) => app.log.error({ err: error }, 'audit checkpoint not written'),
+    });
     const audit: AuditTrail = auditLog;
+    // Added after the database and key store plugins, so it runs before they close: the last events get a checkpoint.
+    app.addHook('onClose', async () => {
+      await auditLog.checkpoint().catch((error: unknown) => app.log.error({ err: error }, 'audit checkpoint at shutdown not written'));
+    });
     const context = { db: database.db, audit, keyStore, clock };
     const services = createServices(context, { sessionSeconds: options.sessionSeconds ?? 15 * 60 });
     const firstStart = await runFirstStart(context, services);

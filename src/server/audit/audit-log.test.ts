@@ -1,5 +1,5 @@
 // Checks the audit chain on SQLite and PostgreSQL: every kind of tampering is named at the right event; secrets are refused; export filters.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -51,6 +51,21 @@ async function setSeq(db: AnyDb, from: number, to: number): Promise<void> {
 
 function expectFailure(result: AuditVerification, kind: string, seq: number): void {
   expect(result).toMatchObject({ ok: false, kind, seq });
+}
+
+/** Makes the database itself refuse audit inserts, as a full disk or a broken table would. */
+async function refuseAuditInserts(db: AnyDb, dialect: Backend['name']): Promise<void> {
+  if (dialect === 'sqlite') {
+    await sql`CREATE TRIGGER audit_refuses BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'audit store refuses'); END`.execute(db);
+  } else {
+    await sql`CREATE FUNCTION audit_refuses() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit store refuses'; END $$`.execute(db);
+    await sql`CREATE TRIGGER audit_refuses BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION audit_refuses()`.execute(db);
+  }
+}
+
+async function allowAuditInserts(db: AnyDb, dialect: Backend['name']): Promise<void> {
+  await sql`DROP TRIGGER audit_refuses${sql.raw(dialect === 'postgres' ? ' ON audit_events' : '')}`.execute(db);
+  if (dialect === 'postgres') await sql`DROP FUNCTION audit_refuses()`.execute(db);
 }
 
 function tamperingSuite(backend: Backend): void {
@@ -203,6 +218,75 @@ function tamperingSuite(backend: Backend): void {
     await seeded(db, 3);
     const head = await db.selectFrom('audit_events').selectAll().where('seq', '=', 3).executeTakeFirstOrThrow();
     await expect(db.insertInto('audit_events').values({ ...head, seq: 4 }).execute()).rejects.toThrow();
+  });
+
+  it('rolls back both the change and its event when the transaction fails after the append, and checkpoints only committed events', async () => {
+    await sql`CREATE TABLE widgets (id integer PRIMARY KEY, colour text NOT NULL)`.execute(db);
+    const dir = newDir();
+    // A checkpoint after every event: one naming a rolled-back event would make verify() report truncation.
+    const log = new AuditLog({ db, macKey, checkpointDir: dir, checkpointEvery: 1 });
+    await log.transaction(db, async (trx, append) => {
+      await trx.insertInto('widgets').values({ id: 1, colour: 'red' }).execute();
+      await append({ action: 'widget.create', outcome: 'ok', details: { id: 1 } });
+    });
+    class Boom extends Error {}
+    const failed = log.transaction(db, async (trx, append) => {
+      await trx.updateTable('widgets').set({ colour: 'blue' }).where('id', '=', 1).execute();
+      await trx.insertInto('widgets').values({ id: 2, colour: 'green' }).execute();
+      expect(await append({ action: 'widget.recolour', outcome: 'ok' })).toMatchObject({ seq: 2 });
+      throw new Boom('dies after the append');
+    });
+    await expect(failed).rejects.toBeInstanceOf(Boom);
+    expect(await db.selectFrom('widgets').selectAll().orderBy('id').execute()).toEqual([{ id: 1, colour: 'red' }]);
+    expect(readdirSync(dir).filter((n) => n.endsWith('.json'))).toEqual(['audit-checkpoint-000000000001.json']);
+    expect(await log.verify()).toMatchObject({ ok: true, count: 1, checkpointsChecked: 1 });
+    // The chain carries on from the committed head, and seq 2 is given again.
+    await log.transaction(db, async (trx, append) => {
+      await trx.updateTable('widgets').set({ colour: 'blue' }).where('id', '=', 1).execute();
+      await append({ action: 'widget.recolour', outcome: 'ok' });
+    });
+    expect(await log.verify()).toMatchObject({ ok: true, count: 2, checkpointsChecked: 2 });
+    await sql`DROP TABLE widgets`.execute(db);
+  });
+
+  it('rolls back the change when the audit append fails (bad event, or the database refusing the insert)', async () => {
+    await sql`CREATE TABLE widgets (id integer PRIMARY KEY, colour text NOT NULL)`.execute(db);
+    const log = await seeded(db, 3);
+    const attempt = (details: Record<string, unknown>): Promise<unknown> =>
+      log.transaction(db, async (trx, append) => {
+        await trx.insertInto('widgets').values({ id: 1, colour: 'red' }).execute();
+        await append({ action: 'widget.create', outcome: 'ok', details });
+      });
+    await expect(attempt({ pin: '123456' })).rejects.toMatchObject({ code: 'ERR_AUDIT_SECRET_IN_DETAILS' });
+    await refuseAuditInserts(db, backend.name);
+    await expect(attempt({ id: 1 })).rejects.toThrow(/audit store refuses/);
+    await allowAuditInserts(db, backend.name);
+    expect(await db.selectFrom('widgets').selectAll().execute()).toEqual([]);
+    expect(await log.verify()).toMatchObject({ ok: true, count: 3 });
+    await sql`DROP TABLE widgets`.execute(db);
+  });
+
+  it('appends inside a transaction the caller runs, checkpointing once the caller reports the commit', async () => {
+    await sql`CREATE TABLE widgets (id integer PRIMARY KEY, colour text NOT NULL)`.execute(db);
+    const dir = newDir();
+    const log = new AuditLog({ db, macKey, checkpointDir: dir, checkpointEvery: 2 });
+    // On SQLite the caller's transaction must hold the write lock from its start.
+    const run = async <T,>(work: (trx: AnyDb) => Promise<T>): Promise<T> =>
+      backend.name === 'postgres' ? await db.transaction().execute(work) : await db.connection().execute(async (c) => {
+        await sql`BEGIN IMMEDIATE`.execute(c);
+        const result = await work(c);
+        await sql`COMMIT`.execute(c);
+        return result;
+      });
+    const events = await run(async (trx) => {
+      await trx.insertInto('widgets').values({ id: 1, colour: 'red' }).execute();
+      return [await log.appendWithin(trx, { action: 'widget.create', outcome: 'ok' }), await log.appendWithin(trx, { action: 'widget.check', outcome: 'ok' })];
+    });
+    expect(events.map((e) => e.seq)).toEqual([1, 2]);
+    expect(existsSync(dir)).toBe(false);
+    await log.writeDueCheckpoints(events);
+    expect(await log.verify()).toMatchObject({ ok: true, count: 2, checkpointsChecked: 1 });
+    await sql`DROP TABLE widgets`.execute(db);
   });
 
   it('gives nothing for a wrong MAC key but a failure at the first event', async () => {

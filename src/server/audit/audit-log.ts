@@ -1,5 +1,5 @@
 // The tamper-evident audit log: a MAC chain over every event, appends serialised across server instances, checkpoints outside the database.
-import { Kysely, PostgresAdapter, sql, type Transaction } from 'kysely';
+import { Kysely, PostgresAdapter, sql } from 'kysely';
 import { Secret } from '../../secret.ts';
 import type { KeyStore } from '../keys/key-store.ts';
 import { canonicalDetails, eventMac, GENESIS_MAC, type CanonicalEventFields } from './audit-canonical.ts';
@@ -76,8 +76,9 @@ export interface AuditLogOptions {
   checkpointEvery?: number;
   clock?: () => Date;
   /**
-   * Called when a checkpoint file cannot be written after an event was committed. Without it, append() throws
-   * (ERR_AUDIT_CHECKPOINT) even though the event itself is recorded; a server passes its logger here instead.
+   * Called when a checkpoint file cannot be written after an event was committed. Without it, append() and
+   * transaction() throw (ERR_AUDIT_CHECKPOINT) even though the event and the changes it records are committed; a
+   * server passes its logger here instead.
    */
   onCheckpointError?: (error: Error) => void;
 }
@@ -152,22 +153,33 @@ function csvCell(value: unknown): string {
 const SQLITE_LOCK_PATIENCE_MS = 15_000;
 
 /**
- * BEGIN IMMEDIATE, retried asynchronously on SQLITE_BUSY: better-sqlite3 waits synchronously (busy_timeout), which
- * would stall the very event loop that must finish the other writer's transaction when both are in one process.
+ * Runs `work` between BEGIN IMMEDIATE and COMMIT on one SQLite connection. Kysely's own transactions begin DEFERRED,
+ * which lets two processes both read the chain head and then fail at their first write. BEGIN IMMEDIATE is retried
+ * asynchronously on SQLITE_BUSY: better-sqlite3 waits synchronously (busy_timeout), which would stall the very event
+ * loop that must finish the other writer's transaction when both are in one process.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any Kysely bound to one SQLite connection
-async function beginImmediate(connection: Kysely<any>): Promise<void> {
-  const deadline = Date.now() + SQLITE_LOCK_PATIENCE_MS;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await sql`BEGIN IMMEDIATE`.execute(connection);
-      return;
-    } catch (error) {
-      const busy = (error as { code?: string }).code === 'SQLITE_BUSY';
-      if (!busy || Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(50, 1 + attempt) * (0.5 + Math.random())));
+async function immediateTransaction<DB, T>(db: Kysely<DB>, work: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
+  return await db.connection().execute(async (connection) => {
+    const deadline = Date.now() + SQLITE_LOCK_PATIENCE_MS;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await sql`BEGIN IMMEDIATE`.execute(connection);
+        break;
+      } catch (error) {
+        const busy = (error as { code?: string }).code === 'SQLITE_BUSY';
+        if (!busy || Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(50, 1 + attempt) * (0.5 + Math.random())));
+      }
     }
-  }
+    try {
+      const result = await work(connection);
+      await sql`COMMIT`.execute(connection);
+      return result;
+    } catch (error) {
+      await sql`ROLLBACK`.execute(connection).catch(() => undefined);
+      throw error;
+    }
+  });
 }
 
 const CSV_COLUMNS = ['seq', 'at', 'action', 'actor', 'credentialId', 'outcome', 'reason', 'details', 'prevMac', 'mac'] as const;
@@ -203,8 +215,50 @@ export class AuditLog {
     }
   }
 
-  /** Appends one event to the chain; serialised with every other appender on the same database. */
+  /**
+   * Appends one event in a transaction of its own; serialised with every other appender on the same database. For
+   * an event that records a state change, use `transaction` (or `appendWithin`) so the two commit together.
+   */
   async append(input: AuditEventInput): Promise<AuditEvent> {
+    return await this.transaction(this.#db, async (_trx, append) => append(input));
+  }
+
+  /**
+   * Runs `work` in one write transaction on `db` (the database this log lives in) and hands it `append`: every event
+   * appended that way commits or rolls back with the changes `work` makes, and due checkpoints are written only after
+   * the commit, so a checkpoint never names an event that was rolled back. On SQLite the transaction begins with
+   * BEGIN IMMEDIATE (the write lock is taken before anything is read, retried asynchronously while another process
+   * holds it); on PostgreSQL each append takes the chain's advisory lock inside the transaction, held until it ends,
+   * so append last, after the changes (see `appendWithin`).
+   */
+  async transaction<DB, T>(db: Kysely<DB>, work: (trx: Kysely<DB>, append: (input: AuditEventInput) => Promise<AuditEvent>) => Promise<T>): Promise<T> {
+    const appended: AuditEvent[] = [];
+    const run = async (trx: Kysely<DB>): Promise<T> =>
+      await work(trx, async (input) => {
+        const event = await this.appendWithin(trx, input);
+        appended.push(event);
+        return event;
+      });
+    // READ COMMITTED named explicitly (a server may default to another level): each append must read the head as
+    // committed after its advisory lock was granted, not as of the transaction's first statement.
+    const result = this.#dialect === 'postgres' ? await db.transaction().setIsolationLevel('read committed').execute(run) : await immediateTransaction(db, run);
+    await this.writeDueCheckpoints(appended);
+    return result;
+  }
+
+  /**
+   * Appends one event inside the caller's open transaction `trx` (on the log's database), so it commits or rolls back
+   * with it. The caller must then pass the returned event to `writeDueCheckpoints` once the transaction has committed.
+   * - PostgreSQL: takes the chain's transaction-scoped advisory lock, so every instance on the database waits here
+   *   until the previous appender's transaction ends; the transaction must be READ COMMITTED (the default) so the
+   *   head is read after the lock is granted. Append as the transaction's last write: waiting for a row lock while
+   *   holding the chain lock would stall every appender.
+   * - SQLite: `trx` must hold the write lock from its start (BEGIN IMMEDIATE, as `transaction` does): after a plain
+   *   deferred BEGIN whose first statement reads, another process may commit first and this transaction then fails
+   *   with SQLITE_BUSY when it writes (the chain cannot fork: SQLite serialises writers and the table refuses a
+   *   second successor of one event, but the change would be lost to an error).
+   */
+  async appendWithin<DB>(trx: Kysely<DB>, input: AuditEventInput): Promise<AuditEvent> {
     if (input === null || typeof input !== 'object') throw new AuditInputError('an audit event is required');
     const action = checkText(input.action, 'action', 128, true)!;
     const actor = checkText(input.actor, 'actor', 128, false);
@@ -213,25 +267,31 @@ export class AuditLog {
     if (!OUTCOMES.includes(input.outcome)) throw new AuditInputError('audit event outcome must be ok, refused or error');
     const details = canonicalDetails(input.details);
     const key = await this.#key;
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the audit table is the log's own, whatever the caller's schema
+    const db = trx as unknown as Kysely<any>;
+    if (this.#dialect === 'postgres') await sql`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY.toString()}::bigint)`.execute(db);
+    const last = (await db.selectFrom(TABLE).select(['seq', 'mac']).orderBy('seq', 'desc').limit(1).executeTakeFirst()) as Pick<AuditEventRow, 'seq' | 'mac'> | undefined;
+    const seq = last === undefined ? 1 : Number(last.seq) + 1;
+    const prevMac = last === undefined ? GENESIS_MAC : last.mac;
+    const fields: CanonicalEventFields = { seq, at: this.#clock().toISOString(), action, actor, credentialId, outcome: input.outcome, reason, details };
+    const row: AuditEventRow = { seq, at: fields.at, action, actor, credential_id: credentialId, outcome: input.outcome, reason, details, prev_mac: prevMac, mac: eventMac(key, prevMac, fields) };
+    await db.insertInto(TABLE).values(row).execute();
+    return eventOf(row);
+  }
 
-    const row = await this.#serialised(async (trx) => {
-      const last = (await trx.selectFrom(TABLE).select(['seq', 'mac']).orderBy('seq', 'desc').limit(1).executeTakeFirst()) as Pick<AuditEventRow, 'seq' | 'mac'> | undefined;
-      const seq = last === undefined ? 1 : Number(last.seq) + 1;
-      const prevMac = last === undefined ? GENESIS_MAC : last.mac;
-      const fields: CanonicalEventFields = { seq, at: this.#clock().toISOString(), action, actor, credentialId, outcome: input.outcome, reason, details };
-      const next: AuditEventRow = { seq, at: fields.at, action, actor, credential_id: credentialId, outcome: input.outcome, reason, details, prev_mac: prevMac, mac: eventMac(key, prevMac, fields) };
-      await trx.insertInto(TABLE).values(next).execute();
-      return next;
-    });
-    if (row.seq % this.#checkpointEvery === 0) {
+  /** After the transaction holding `events` committed: writes the checkpoints that fall due at them (every `checkpointEvery`). */
+  async writeDueCheckpoints(events: readonly AuditEvent[]): Promise<void> {
+    const due = events.filter((event) => event.seq % this.#checkpointEvery === 0);
+    if (due.length === 0) return;
+    const key = await this.#key;
+    for (const event of due) {
       try {
-        await writeCheckpoint(this.#checkpointDir, key, { seq: row.seq, headMac: row.mac, at: row.at });
+        await writeCheckpoint(this.#checkpointDir, key, { seq: event.seq, headMac: event.mac, at: event.at });
       } catch (error) {
         if (this.#onCheckpointError === undefined) throw error;
         this.#onCheckpointError(error as Error);
       }
     }
-    return eventOf(row);
   }
 
   /** Writes a checkpoint of the current head now (also done every `checkpointEvery` events); none for an empty log. */
@@ -324,32 +384,6 @@ export class AuditLog {
 
   async #page(afterSeq: number): Promise<AuditEventRow[]> {
     return (await this.#db.selectFrom(TABLE).selectAll().where('seq', '>', afterSeq).orderBy('seq').limit(PAGE).execute()) as AuditEventRow[];
-  }
-
-  /**
-   * Runs `work` as the only appender: PostgreSQL takes a transaction-scoped advisory lock (every instance on the
-   * database waits on the same key); SQLite uses BEGIN IMMEDIATE, which takes the single write lock up front so
-   * two processes can never both read the same head (busy_timeout queues the second).
-   */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see AuditLogOptions.db
-  async #serialised<T>(work: (trx: Kysely<any> | Transaction<any>) => Promise<T>): Promise<T> {
-    if (this.#dialect === 'postgres') {
-      return await this.#db.transaction().execute(async (trx) => {
-        await sql`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY.toString()}::bigint)`.execute(trx);
-        return await work(trx);
-      });
-    }
-    return await this.#db.connection().execute(async (connection) => {
-      await beginImmediate(connection);
-      try {
-        const result = await work(connection);
-        await sql`COMMIT`.execute(connection);
-        return result;
-      } catch (error) {
-        await sql`ROLLBACK`.execute(connection).catch(() => undefined);
-        throw error;
-      }
-    });
   }
 
   /** Says what happened to the first event that failed its MAC or its link. */

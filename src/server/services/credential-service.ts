@@ -1,13 +1,14 @@
 // Credentials: registration, lifecycle transitions (one operation at a time) and the unblock-method explanation.
 import { randomUUID } from 'node:crypto';
 import { ConflictError, InvalidRequestError, NotFoundError, OwnCredentialError } from '../api-errors.ts';
-import type { CredentialRow } from '../db/database-schema.ts';
+import type { Kysely } from 'kysely';
+import type { CredentialRow, Database } from '../db/database-schema.ts';
 import type { CardType } from '../domain/card-types.ts';
 import { assertTransition, type CredentialState } from '../domain/credential-lifecycle.ts';
 import { explainUnblockMethods, type UnblockMethodStatus } from '../domain/unblock-explanation.ts';
 import type { Secret } from '../../secret.ts';
 import { checkPin, type PinPolicyViolation } from '../domain/pin-policy.ts';
-import { isoNow, type Actor, type ServiceContext } from './service-context.ts';
+import { audited, isoNow, type Actor, type AuditScope, type ServiceContext } from './service-context.ts';
 import type { TemplateService } from './template-service.ts';
 
 export const PUK_ESCROW_STATES = ['none', 'escrowed', 'rotation-pending', 'blocked'] as const;
@@ -65,53 +66,55 @@ export class CredentialService {
     private readonly templates: TemplateService,
   ) {}
 
-  async register(actor: Actor, input: RegisterCredentialInput): Promise<Credential> {
+  async register(actor: Actor, input: RegisterCredentialInput, scope?: AuditScope): Promise<Credential> {
     assertNotHolder(actor, input.holder.id);
-    const template = await this.templates.get(input.templateId).catch((error: unknown) => {
-      if (error instanceof NotFoundError) throw new InvalidRequestError('ERR_CREDENTIAL_TEMPLATE_UNKNOWN', 'the template does not exist');
-      throw error;
+    return audited(this.context, scope, async ({ db, audit }) => {
+      const template = await this.templates.get(input.templateId, db).catch((error: unknown) => {
+        if (error instanceof NotFoundError) throw new InvalidRequestError('ERR_CREDENTIAL_TEMPLATE_UNKNOWN', 'the template does not exist');
+        throw error;
+      });
+      if (template.cardType !== input.cardType) {
+        throw new InvalidRequestError('ERR_CREDENTIAL_TEMPLATE_CARD_TYPE', `the template is for ${template.cardType} cards`);
+      }
+      const now = isoNow(this.context);
+      const row: CredentialRow = {
+        id: randomUUID(),
+        card_type: input.cardType,
+        card_identifier: input.cardIdentifier.toLowerCase(),
+        holder_id: input.holder.id,
+        holder_name: input.holder.name,
+        holder_email: input.holder.email ?? null,
+        template_id: template.id,
+        state: 'issued-pin-locked',
+        pin_changed_at: null,
+        pin_expires_at: null,
+        key_version: 1,
+        puk_escrow_state: 'none',
+        puk_sealed: null,
+        yubikey_serial: input.yubikeySerial ?? null,
+        row_version: 1,
+        lease_owner: null,
+        lease_expires_at: null,
+        created_at: now,
+        updated_at: now,
+      };
+      const inserted = await db
+        .insertInto('credentials')
+        .values(row)
+        .onConflict((oc) => oc.columns(['card_type', 'card_identifier']).doNothing())
+        .executeTakeFirst();
+      if (inserted.numInsertedOrUpdatedRows !== 1n) {
+        throw new ConflictError('ERR_CREDENTIAL_EXISTS', 'a credential for this card already exists');
+      }
+      await audit({
+        action: 'credential.register',
+        actor: actor.operatorName,
+        credentialId: row.id,
+        outcome: 'ok',
+        details: { cardType: row.card_type, cardIdentifier: row.card_identifier, holderId: row.holder_id, templateId: row.template_id },
+      });
+      return credentialFromRow(row);
     });
-    if (template.cardType !== input.cardType) {
-      throw new InvalidRequestError('ERR_CREDENTIAL_TEMPLATE_CARD_TYPE', `the template is for ${template.cardType} cards`);
-    }
-    const now = isoNow(this.context);
-    const row: CredentialRow = {
-      id: randomUUID(),
-      card_type: input.cardType,
-      card_identifier: input.cardIdentifier.toLowerCase(),
-      holder_id: input.holder.id,
-      holder_name: input.holder.name,
-      holder_email: input.holder.email ?? null,
-      template_id: template.id,
-      state: 'issued-pin-locked',
-      pin_changed_at: null,
-      pin_expires_at: null,
-      key_version: 1,
-      puk_escrow_state: 'none',
-      puk_sealed: null,
-      yubikey_serial: input.yubikeySerial ?? null,
-      row_version: 1,
-      lease_owner: null,
-      lease_expires_at: null,
-      created_at: now,
-      updated_at: now,
-    };
-    const inserted = await this.context.db
-      .insertInto('credentials')
-      .values(row)
-      .onConflict((oc) => oc.columns(['card_type', 'card_identifier']).doNothing())
-      .executeTakeFirst();
-    if (inserted.numInsertedOrUpdatedRows !== 1n) {
-      throw new ConflictError('ERR_CREDENTIAL_EXISTS', 'a credential for this card already exists');
-    }
-    await this.context.audit.append({
-      action: 'credential.register',
-      actor: actor.operatorName,
-      credentialId: row.id,
-      outcome: 'ok',
-      details: { cardType: row.card_type, cardIdentifier: row.card_identifier, holderId: row.holder_id, templateId: row.template_id },
-    });
-    return credentialFromRow(row);
   }
 
   async list(filter: { holderId?: string; state?: string }): Promise<Credential[]> {
@@ -121,32 +124,30 @@ export class CredentialService {
     return (await query.execute()).map(credentialFromRow);
   }
 
-  async get(id: string): Promise<Credential> {
-    return credentialFromRow(await this.row(id));
+  async get(id: string, db: Kysely<Database> = this.context.db): Promise<Credential> {
+    return credentialFromRow(await this.row(id, db));
   }
 
-  /** Moves a credential along its lifecycle, holding the credential's lease so no other operation interleaves. */
+  /**
+   * Moves a credential along its lifecycle, holding the credential's lease so no other operation interleaves; the
+   * change and its audit event commit in one transaction inside the lease.
+   */
   async transition(actor: Actor, id: string, to: CredentialState, reason: string): Promise<Credential> {
     return this.withLease(id, async (row) => {
       assertNotHolder(actor, row.holder_id);
       const from = row.state as CredentialState;
       assertTransition(from, to);
-      const result = await this.context.db
-        .updateTable('credentials')
-        .set({ state: to, row_version: row.row_version + 1, updated_at: isoNow(this.context) })
-        .where('id', '=', id)
-        .where('row_version', '=', row.row_version)
-        .executeTakeFirst();
-      if (result.numUpdatedRows !== 1n) throw new ConflictError('ERR_CREDENTIAL_BUSY', 'the credential changed meanwhile; try again');
-      await this.context.audit.append({
-        action: 'credential.transition',
-        actor: actor.operatorName,
-        credentialId: id,
-        outcome: 'ok',
-        reason,
-        details: { from, to, version: row.row_version + 1 },
+      return audited(this.context, undefined, async ({ db, audit }) => {
+        const result = await db
+          .updateTable('credentials')
+          .set({ state: to, row_version: row.row_version + 1, updated_at: isoNow(this.context) })
+          .where('id', '=', id)
+          .where('row_version', '=', row.row_version)
+          .executeTakeFirst();
+        if (result.numUpdatedRows !== 1n) throw new ConflictError('ERR_CREDENTIAL_BUSY', 'the credential changed meanwhile; try again');
+        await audit({ action: 'credential.transition', actor: actor.operatorName, credentialId: id, outcome: 'ok', reason, details: { from, to, version: row.row_version + 1 } });
+        return this.get(id, db);
       });
-      return this.get(id);
     });
   }
 
@@ -173,23 +174,27 @@ export class CredentialService {
 
   /**
    * Remembers a PIN the card accepted (as a keyed MAC only) for the history rule, and restarts the PIN's age;
-   * called by the PIN-setting flows.
+   * called by the PIN-setting flows, which pass their audit scope so this commits with the event they append for the change.
    */
-  async recordPin(id: string, pin: Secret): Promise<Credential> {
-    const credential = await this.get(id);
-    const { maxAgeDays } = (await this.templates.get(credential.templateId)).pinPolicy;
-    const changedAt = this.context.clock().getTime();
-    const now = new Date(changedAt).toISOString();
-    await this.context.db
-      .insertInto('pin_history')
-      .values({ id: randomUUID(), credential_id: id, mac: await this.context.keyStore.pinHistoryMac(id, pin), created_at: now })
-      .execute();
-    await this.context.db
-      .updateTable('credentials')
-      .set({ pin_changed_at: now, pin_expires_at: maxAgeDays === 0 ? null : new Date(changedAt + maxAgeDays * 86_400_000).toISOString(), updated_at: now })
-      .where('id', '=', id)
-      .execute();
-    return this.get(id);
+  async recordPin(id: string, pin: Secret, scope?: AuditScope): Promise<Credential> {
+    // Computed before the transaction: a PKCS#11 token may be slow, and the write lock should not wait for it.
+    const mac = await this.context.keyStore.pinHistoryMac(id, pin);
+    return audited(this.context, scope, async ({ db }) => {
+      const credential = await this.get(id, db);
+      const { maxAgeDays } = (await this.templates.get(credential.templateId, db)).pinPolicy;
+      const changedAt = this.context.clock().getTime();
+      const now = new Date(changedAt).toISOString();
+      await db
+        .insertInto('pin_history')
+        .values({ id: randomUUID(), credential_id: id, mac, created_at: now })
+        .execute();
+      await db
+        .updateTable('credentials')
+        .set({ pin_changed_at: now, pin_expires_at: maxAgeDays === 0 ? null : new Date(changedAt + maxAgeDays * 86_400_000).toISOString(), updated_at: now })
+        .where('id', '=', id)
+        .execute();
+      return this.get(id, db);
+    });
   }
 
   async explainUnblockMethods(actor: Actor, id: string): Promise<UnblockMethodStatus[]> {
@@ -231,8 +236,8 @@ export class CredentialService {
     }
   }
 
-  private async row(id: string): Promise<CredentialRow> {
-    const row = await this.context.db.selectFrom('credentials').selectAll().where('id', '=', id).executeTakeFirst();
+  private async row(id: string, db: Kysely<Database> = this.context.db): Promise<CredentialRow> {
+    const row = await db.selectFrom('credentials').selectAll().where('id', '=', id).executeTakeFirst();
     if (row === undefined) throw new NotFoundError('ERR_CREDENTIAL_NOT_FOUND', 'no such credential');
     return row;
   }

@@ -2,7 +2,7 @@
 import { createHash, createPublicKey, randomBytes, randomUUID, verify } from 'node:crypto';
 import { AuthenticationRequiredError, SignInFailedError } from '../api-errors.ts';
 import { roleFromRow } from './operator-service.ts';
-import { isoNow, type Actor, type ServiceContext } from './service-context.ts';
+import { audited, isoNow, type Actor, type ServiceContext } from './service-context.ts';
 
 export interface SignInChallenge {
   challengeId: string;
@@ -71,12 +71,14 @@ export class SessionService {
     if (!valid || operator === undefined) throw new SignInFailedError('the signature does not match the Operator Credential registered for this operator');
     const token = randomBytes(32).toString('base64url');
     const expiresAt = isoNow(this.context, this.sessionSeconds);
-    await this.context.db.deleteFrom('operator_sessions').where('expires_at', '<', isoNow(this.context)).execute();
-    await this.context.db
-      .insertInto('operator_sessions')
-      .values({ token_hash: tokenHash(token), operator_id: operator.id, expires_at: expiresAt, created_at: isoNow(this.context) })
-      .execute();
-    await this.context.audit.append({ action: 'session.sign-in', actor: operator.name, outcome: 'ok', details: { operatorId: operator.id } });
+    await audited(this.context, undefined, async ({ db, audit }) => {
+      await db.deleteFrom('operator_sessions').where('expires_at', '<', isoNow(this.context)).execute();
+      await db
+        .insertInto('operator_sessions')
+        .values({ token_hash: tokenHash(token), operator_id: operator.id, expires_at: expiresAt, created_at: isoNow(this.context) })
+        .execute();
+      await audit({ action: 'session.sign-in', actor: operator.name, outcome: 'ok', details: { operatorId: operator.id } });
+    });
     const actor = await this.authenticate(token);
     return { token, expiresAt, actor };
   }
@@ -105,7 +107,9 @@ export class SessionService {
   }
 
   async signOut(actor: Actor, token: string): Promise<void> {
-    await this.context.db.deleteFrom('operator_sessions').where('token_hash', '=', tokenHash(token)).execute();
-    await this.context.audit.append({ action: 'session.sign-out', actor: actor.operatorName, outcome: 'ok' });
+    await audited(this.context, undefined, async ({ db, audit }) => {
+      await db.deleteFrom('operator_sessions').where('token_hash', '=', tokenHash(token)).execute();
+      await audit({ action: 'session.sign-out', actor: actor.operatorName, outcome: 'ok' });
+    });
   }
 }

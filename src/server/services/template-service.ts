@@ -2,10 +2,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Secret } from '../../secret.ts';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../api-errors.ts';
-import type { TemplateRow } from '../db/database-schema.ts';
+import type { Kysely } from 'kysely';
+import type { Database, TemplateRow } from '../db/database-schema.ts';
 import { templateViolations, type TemplateDefinition } from '../domain/credential-template.ts';
 import { checkPin, type PinPolicyViolation } from '../domain/pin-policy.ts';
-import { isoNow, type Actor, type ServiceContext } from './service-context.ts';
+import { audited, isoNow, type Actor, type AuditScope, type ServiceContext } from './service-context.ts';
 
 export interface CredentialTemplate extends TemplateDefinition {
   id: string;
@@ -44,14 +45,14 @@ export class TemplateService {
     return rows.map(templateFromRow);
   }
 
-  async get(id: string): Promise<CredentialTemplate> {
-    const row = await this.context.db.selectFrom('credential_templates').selectAll().where('id', '=', id).executeTakeFirst();
+  async get(id: string, db: Kysely<Database> = this.context.db): Promise<CredentialTemplate> {
+    const row = await db.selectFrom('credential_templates').selectAll().where('id', '=', id).executeTakeFirst();
     if (row === undefined) throw new NotFoundError('ERR_TEMPLATE_NOT_FOUND', 'no such credential template');
     return templateFromRow(row);
   }
 
-  /** Creates a template without auditing it; used by first start, which audits the whole bootstrap. */
-  async insert(definition: TemplateDefinition): Promise<CredentialTemplate> {
+  /** Creates a template without auditing it; used by first start, which audits the whole bootstrap in its transaction `db`. */
+  async insert(definition: TemplateDefinition, db: Kysely<Database> = this.context.db): Promise<CredentialTemplate> {
     assertValid(definition);
     const now = isoNow(this.context);
     const row: TemplateRow = {
@@ -65,71 +66,69 @@ export class TemplateService {
       created_at: now,
       updated_at: now,
     };
-    const existing = await this.context.db.selectFrom('credential_templates').select('id').where('name', '=', definition.name).executeTakeFirst();
+    const existing = await db.selectFrom('credential_templates').select('id').where('name', '=', definition.name).executeTakeFirst();
     if (existing !== undefined) throw new ConflictError('ERR_TEMPLATE_NAME_TAKEN', 'a template with this name exists');
-    await this.context.db.insertInto('credential_templates').values(row).execute();
+    await db.insertInto('credential_templates').values(row).execute();
     return templateFromRow(row);
   }
 
-  async create(actor: Actor, definition: TemplateDefinition): Promise<CredentialTemplate> {
-    const template = await this.insert(definition);
-    await this.context.audit.append({ action: 'template.create', actor: actor.operatorName, outcome: 'ok', details: { templateId: template.id, name: template.name } });
-    return template;
+  async create(actor: Actor, definition: TemplateDefinition, scope?: AuditScope): Promise<CredentialTemplate> {
+    return audited(this.context, scope, async ({ db, audit }) => {
+      const template = await this.insert(definition, db);
+      await audit({ action: 'template.create', actor: actor.operatorName, outcome: 'ok', details: { templateId: template.id, name: template.name } });
+      return template;
+    });
   }
 
   /** Replaces the definition; the caller names the version it edited, and must hold the lock if anyone does. */
-  async update(actor: Actor, id: string, expectedVersion: number, definition: TemplateDefinition): Promise<CredentialTemplate> {
-    const current = await this.get(id);
-    this.assertMayEdit(actor, current);
-    if (definition.cardType !== current.cardType) {
-      throw new InvalidRequestError('ERR_TEMPLATE_CARD_TYPE_FIXED', 'the card type of a template cannot change');
-    }
-    assertValid(definition);
-    const result = await this.context.db
-      .updateTable('credential_templates')
-      .set({ name: definition.name, definition: JSON.stringify(definition), version: expectedVersion + 1, updated_at: isoNow(this.context) })
-      .where('id', '=', id)
-      .where('version', '=', expectedVersion)
-      .where((eb) => eb.or([eb('locked_by', 'is', null), eb('locked_by', '=', actor.operatorId)]))
-      .executeTakeFirst();
-    if (result.numUpdatedRows !== 1n) {
-      throw new ConflictError('ERR_TEMPLATE_VERSION_CONFLICT', 'the template changed since it was read; read it again');
-    }
-    await this.context.audit.append({
-      action: 'template.update',
-      actor: actor.operatorName,
-      outcome: 'ok',
-      details: { templateId: id, version: expectedVersion + 1 },
+  async update(actor: Actor, id: string, expectedVersion: number, definition: TemplateDefinition, scope?: AuditScope): Promise<CredentialTemplate> {
+    return audited(this.context, scope, async ({ db, audit }) => {
+      const current = await this.get(id, db);
+      this.assertMayEdit(actor, current);
+      if (definition.cardType !== current.cardType) {
+        throw new InvalidRequestError('ERR_TEMPLATE_CARD_TYPE_FIXED', 'the card type of a template cannot change');
+      }
+      assertValid(definition);
+      const result = await db
+        .updateTable('credential_templates')
+        .set({ name: definition.name, definition: JSON.stringify(definition), version: expectedVersion + 1, updated_at: isoNow(this.context) })
+        .where('id', '=', id)
+        .where('version', '=', expectedVersion)
+        .where((eb) => eb.or([eb('locked_by', 'is', null), eb('locked_by', '=', actor.operatorId)]))
+        .executeTakeFirst();
+      if (result.numUpdatedRows !== 1n) {
+        throw new ConflictError('ERR_TEMPLATE_VERSION_CONFLICT', 'the template changed since it was read; read it again');
+      }
+      await audit({ action: 'template.update', actor: actor.operatorName, outcome: 'ok', details: { templateId: id, version: expectedVersion + 1 } });
+      return this.get(id, db);
     });
-    return this.get(id);
   }
 
-  async lock(actor: Actor, id: string): Promise<CredentialTemplate> {
-    const current = await this.get(id);
-    this.assertMayEdit(actor, current);
-    const result = await this.context.db
-      .updateTable('credential_templates')
-      .set({ locked_by: actor.operatorId, locked_at: isoNow(this.context) })
-      .where('id', '=', id)
-      .where((eb) => eb.or([eb('locked_by', 'is', null), eb('locked_by', '=', actor.operatorId)]))
-      .executeTakeFirst();
-    if (result.numUpdatedRows !== 1n) throw new ConflictError('ERR_TEMPLATE_LOCKED', 'another operator holds the lock on this template');
-    await this.context.audit.append({ action: 'template.lock', actor: actor.operatorName, outcome: 'ok', details: { templateId: id } });
-    return this.get(id);
+  async lock(actor: Actor, id: string, scope?: AuditScope): Promise<CredentialTemplate> {
+    return audited(this.context, scope, async ({ db, audit }) => {
+      const current = await this.get(id, db);
+      this.assertMayEdit(actor, current);
+      const result = await db
+        .updateTable('credential_templates')
+        .set({ locked_by: actor.operatorId, locked_at: isoNow(this.context) })
+        .where('id', '=', id)
+        .where((eb) => eb.or([eb('locked_by', 'is', null), eb('locked_by', '=', actor.operatorId)]))
+        .executeTakeFirst();
+      if (result.numUpdatedRows !== 1n) throw new ConflictError('ERR_TEMPLATE_LOCKED', 'another operator holds the lock on this template');
+      await audit({ action: 'template.lock', actor: actor.operatorName, outcome: 'ok', details: { templateId: id } });
+      return this.get(id, db);
+    });
   }
 
-  async unlock(actor: Actor, id: string): Promise<CredentialTemplate> {
-    const current = await this.get(id);
-    if (current.lockedBy === null) throw new ConflictError('ERR_TEMPLATE_NOT_LOCKED', 'the template is not locked');
-    this.assertMayEdit(actor, current);
-    await this.context.db
-      .updateTable('credential_templates')
-      .set({ locked_by: null, locked_at: null })
-      .where('id', '=', id)
-      .where('locked_by', '=', actor.operatorId)
-      .execute();
-    await this.context.audit.append({ action: 'template.unlock', actor: actor.operatorName, outcome: 'ok', details: { templateId: id } });
-    return this.get(id);
+  async unlock(actor: Actor, id: string, scope?: AuditScope): Promise<CredentialTemplate> {
+    return audited(this.context, scope, async ({ db, audit }) => {
+      const current = await this.get(id, db);
+      if (current.lockedBy === null) throw new ConflictError('ERR_TEMPLATE_NOT_LOCKED', 'the template is not locked');
+      this.assertMayEdit(actor, current);
+      await db.updateTable('credential_templates').set({ locked_by: null, locked_at: null }).where('id', '=', id).where('locked_by', '=', actor.operatorId).execute();
+      await audit({ action: 'template.unlock', actor: actor.operatorName, outcome: 'ok', details: { templateId: id } });
+      return this.get(id, db);
+    });
   }
 
   async checkPin(id: string, pin: Secret): Promise<PinPolicyViolation[]> {

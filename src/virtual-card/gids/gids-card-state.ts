@@ -2,7 +2,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { GIDS_PIN_MAX_LENGTH, GIDS_PIN_MIN_LENGTH } from '../../card/gids/gids-constants.ts';
-import { StateFileError } from '../card-state-store.ts';
+import { invalidCardState, parseCardStateJson, serialiseCardState, type CardStateCodec } from '../stored-card-state.ts';
 
 export const GIDS_STATE_FORMAT = 'tessera-virtual-gids';
 export const GIDS_PIN_TRY_LIMIT = 3;
@@ -81,24 +81,13 @@ export function blankGidsCardState(serial: number): GidsCardState {
 }
 
 export function serialiseGidsCardState(state: GidsCardState): string {
-  return `${JSON.stringify(state, null, 2)}\n`;
+  return serialiseCardState(state);
 }
 
 /** Parses and validates a state file's text; any defect is one StateFileError line. */
 export function parseGidsCardState(text: string, where: string): GidsCardState {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new StateFileError('ERR_STATE_FILE_CORRUPT', `${where} is not valid JSON (truncated or damaged virtual card state)`);
-  }
-  const result = gidsCardStateSchema.safeParse(json);
-  const invalid = (detail: string) => new StateFileError('ERR_STATE_FILE_CORRUPT', `${where} is not a valid virtual GIDS card state: ${detail}`);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw invalid(`${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
-  }
-  const state = result.data;
+  const state = parseCardStateJson(text, where, gidsCardStateSchema, 'GIDS');
+  const invalid = (detail: string) => invalidCardState(where, 'GIDS', detail);
   const { pin } = state;
   if (pin.triesLeft > pin.limit) throw invalid('PIN tries left above the try limit');
   if ((pin.digest === null) !== (pin.length === 0)) throw invalid('PIN digest and length disagree');
@@ -107,3 +96,9 @@ export function parseGidsCardState(text: string, where: string): GidsCardState {
   if (ids.size !== state.files.length) throw invalid('two files share an identifier');
   return state;
 }
+
+export const gidsCardStateCodec: CardStateCodec<GidsCardState> = {
+  parse: parseGidsCardState,
+  serialise: serialiseGidsCardState,
+  recognises: (text) => text.includes('"tessera-virtual-gids"'),
+};

@@ -23,13 +23,13 @@ import {
 import { SW } from '../../card/status-words.ts';
 import { concatBytes, decodeTlv, decodeTlvs, encodeTlv, encodeTlvs, type Tlv } from '../../card/tlv.ts';
 import { ApduFraming, StatusWordAnswer, answer, type CardAnswer, type CardCommand } from '../apdu-framing.ts';
-import { StateFileError, type CardStateStore } from '../card-state-store.ts';
+import type { CardStateStore } from '../card-state-store.ts';
+import { StoredCardState, randomSerial } from '../stored-card-state.ts';
 import type { VirtualCard } from '../virtual-card.ts';
 import {
   blankGidsCardState,
-  parseGidsCardState,
+  gidsCardStateCodec,
   pinDigest,
-  serialiseGidsCardState,
   type GidsCardState,
   type GidsDataObjectFile,
   type GidsKeyFile,
@@ -116,38 +116,34 @@ export interface CreateGidsCardOptions {
  */
 export class VirtualGidsCard implements VirtualCard {
   readonly atr = VIRTUAL_GIDS_ATR;
-  #state: GidsCardState;
-  #savedText: string;
+  readonly #stored: StoredCardState<GidsCardState>;
   #security = freshSecurityStatus();
   readonly #framing = new ApduFraming({ maxCommandData: MAX_COMMAND_DATA });
 
-  private constructor(
-    private readonly store: CardStateStore,
-    state: GidsCardState,
-    savedText: string,
-  ) {
-    this.#state = state;
-    this.#savedText = savedText;
+  private constructor(stored: StoredCardState<GidsCardState>) {
+    this.#stored = stored;
+  }
+
+  get #state(): GidsCardState {
+    return this.#stored.state;
+  }
+
+  set #state(state: GidsCardState) {
+    this.#stored.state = state;
   }
 
   /** Makes a blank card, in initialisation mode as it leaves the factory, and stores it. */
   static createBlank(store: CardStateStore, options: CreateGidsCardOptions = {}): VirtualGidsCard {
-    const serial = options.serial ?? 10_000_000 + (randomBytes(4).readUInt32BE(0) % 90_000_000);
-    const state = blankGidsCardState(serial);
-    const text = serialiseGidsCardState(state);
-    store.save(text);
-    return new VirtualGidsCard(store, state, text);
+    return new VirtualGidsCard(StoredCardState.create(store, gidsCardStateCodec, blankGidsCardState(options.serial ?? randomSerial())));
   }
 
   /** Loads a card from its store; a missing or damaged state is a StateFileError. */
   static open(store: CardStateStore, where = 'virtual card state'): VirtualGidsCard {
-    const text = store.load();
-    if (text === undefined) throw new StateFileError('ERR_STATE_FILE_MISSING', `${where} does not exist`);
-    return new VirtualGidsCard(store, parseGidsCardState(text, where), text);
+    return new VirtualGidsCard(StoredCardState.open(store, gidsCardStateCodec, where));
   }
 
   static isGidsState(text: string): boolean {
-    return text.includes('"tessera-virtual-gids"');
+    return gidsCardStateCodec.recognises(text);
   }
 
   get serial(): number {
@@ -218,16 +214,9 @@ export class VirtualGidsCard implements VirtualCard {
     return this.#state.lifeCycle === 'initialisation';
   }
 
-  /** Writes the state; on failure the card keeps its last stored state and reports a memory failure. */
+  /** Writes the state; on failure the card keeps its last stored state and answers a memory failure. */
   #commit(): void {
-    const text = serialiseGidsCardState(this.#state);
-    try {
-      this.store.save(text);
-      this.#savedText = text;
-    } catch {
-      this.#state = parseGidsCardState(this.#savedText, 'last saved state');
-      fail(SW.MEMORY_FAILURE);
-    }
+    this.#stored.commit();
   }
 
   /** What a deselect does on the applet: PIN and admin authentication, challenges and key choice are forgotten. */

@@ -2,7 +2,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { DEFAULT_MANAGEMENT_KEY_HEX, DEFAULT_PIN, DEFAULT_PUK, PIN_BLOCK_LENGTH, PIN_PAD, PIV_ALGORITHM } from '../../card/piv/piv-constants.ts';
-import { StateFileError } from '../card-state-store.ts';
+import { invalidCardState, parseCardStateJson, serialiseCardState, type CardStateCodec } from '../stored-card-state.ts';
 
 export const PIV_STATE_FORMAT = 'tessera-virtual-piv';
 
@@ -91,26 +91,20 @@ export function factoryPivCardState(serial: number): PivCardState {
 }
 
 export function serialisePivCardState(state: PivCardState): string {
-  return `${JSON.stringify(state, null, 2)}\n`;
+  return serialiseCardState(state);
 }
 
 /** Parses and validates a state file's text; any defect is one StateFileError line. */
 export function parsePivCardState(text: string, where: string): PivCardState {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new StateFileError('ERR_STATE_FILE_CORRUPT', `${where} is not valid JSON (truncated or damaged virtual card state)`);
-  }
-  const result = pivCardStateSchema.safeParse(json);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const path = issue?.path.join('.') || '(root)';
-    throw new StateFileError('ERR_STATE_FILE_CORRUPT', `${where} is not a valid virtual PIV card state: ${path}: ${issue?.message ?? 'invalid'}`);
-  }
-  const state = result.data;
+  const state = parseCardStateJson(text, where, pivCardStateSchema, 'PIV');
   if (state.pin.triesLeft > state.pin.limit || state.puk.triesLeft > state.puk.limit) {
-    throw new StateFileError('ERR_STATE_FILE_CORRUPT', `${where} is not a valid virtual PIV card state: tries left above the retry limit`);
+    throw invalidCardState(where, 'PIV', 'tries left above the retry limit');
   }
   return state;
 }
+
+export const pivCardStateCodec: CardStateCodec<PivCardState> = {
+  parse: parsePivCardState,
+  serialise: serialisePivCardState,
+  recognises: (text) => text.includes(`"${PIV_STATE_FORMAT}"`),
+};

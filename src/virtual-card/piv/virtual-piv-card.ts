@@ -27,7 +27,8 @@ import {
   isManagementKeyAlgorithm,
 } from '../../card/piv/piv-constants.ts';
 import { ApduFraming, StatusWordAnswer, answer, type CardAnswer, type CardCommand } from '../apdu-framing.ts';
-import { StateFileError, type CardStateStore } from '../card-state-store.ts';
+import type { CardStateStore } from '../card-state-store.ts';
+import { StoredCardState, randomSerial } from '../stored-card-state.ts';
 import type { VirtualCard } from '../virtual-card.ts';
 import {
   ecdh,
@@ -46,9 +47,8 @@ import {
   factoryPin,
   factoryPivCardState,
   factoryPuk,
-  parsePivCardState,
+  pivCardStateCodec,
   referenceDigest,
-  serialisePivCardState,
   type PivCardState,
   type PivReferenceData,
 } from './piv-card-state.ts';
@@ -117,38 +117,34 @@ export interface CreatePivCardOptions {
 
 export class VirtualPivCard implements VirtualCard {
   readonly atr = YUBIKEY_5_ATR;
-  #state: PivCardState;
-  #savedText: string;
+  readonly #stored: StoredCardState<PivCardState>;
   #security = freshSecurityStatus();
   readonly #framing = new ApduFraming({ maxCommandData: 4096 });
 
-  private constructor(
-    private readonly store: CardStateStore,
-    state: PivCardState,
-    savedText: string,
-  ) {
-    this.#state = state;
-    this.#savedText = savedText;
+  private constructor(stored: StoredCardState<PivCardState>) {
+    this.#stored = stored;
+  }
+
+  get #state(): PivCardState {
+    return this.#stored.state;
+  }
+
+  set #state(state: PivCardState) {
+    this.#stored.state = state;
   }
 
   /** Makes a factory-fresh card and stores it. */
   static create(store: CardStateStore, options: CreatePivCardOptions = {}): VirtualPivCard {
-    const serial = options.serial ?? 10_000_000 + (randomBytes(4).readUInt32BE(0) % 90_000_000);
-    const state = factoryPivCardState(serial);
-    const text = serialisePivCardState(state);
-    store.save(text);
-    return new VirtualPivCard(store, state, text);
+    return new VirtualPivCard(StoredCardState.create(store, pivCardStateCodec, factoryPivCardState(options.serial ?? randomSerial())));
   }
 
   /** Loads a card from its store; a missing or damaged state is a StateFileError. */
   static open(store: CardStateStore, where = 'virtual card state'): VirtualPivCard {
-    const text = store.load();
-    if (text === undefined) throw new StateFileError('ERR_STATE_FILE_MISSING', `${where} does not exist`);
-    return new VirtualPivCard(store, parsePivCardState(text, where), text);
+    return new VirtualPivCard(StoredCardState.open(store, pivCardStateCodec, where));
   }
 
   static isPivState(text: string): boolean {
-    return text.includes('"tessera-virtual-piv"');
+    return pivCardStateCodec.recognises(text);
   }
 
   get serial(): number {
@@ -219,16 +215,9 @@ export class VirtualPivCard implements VirtualCard {
     if (command.p1 !== p1 || command.p2 !== p2) fail(SW.INCORRECT_P1P2);
   }
 
-  /** Writes the state; on failure the card keeps its last stored state and reports a memory failure. */
+  /** Writes the state; on failure the card keeps its last stored state and answers a memory failure. */
   #commit(): void {
-    const text = serialisePivCardState(this.#state);
-    try {
-      this.store.save(text);
-      this.#savedText = text;
-    } catch {
-      this.#state = parsePivCardState(this.#savedText, 'last saved state');
-      fail(SW.MEMORY_FAILURE);
-    }
+    this.#stored.commit();
   }
 
   #select(command: CardCommand): CardAnswer {
