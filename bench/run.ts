@@ -1,5 +1,6 @@
 // `npm run bench`: Tessera's speed figures. Never a pass/fail test: the machines are shared and noisy.
 import { countPivOperationApdus, measurePivApduRates } from './piv-bench.ts';
+import { countGidsOperationApdus } from './gids-bench.ts';
 import { measurePcscApduRate } from './pcsc-bench.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 2);
@@ -15,6 +16,9 @@ for (const r of await measurePivApduRates(seconds)) {
 line();
 line('APDUs per PivSession operation');
 for (const r of await countPivOperationApdus()) line(`  ${r.operation.padEnd(40)} ${String(r.apdus).padStart(3)}`);
+line();
+line('APDUs per GidsSession operation');
+for (const r of await countGidsOperationApdus()) line(`  ${r.operation.padEnd(48)} ${String(r.apdus).padStart(3)}`);
 line();
 line('Through pcscd + vpcd (target >= 1,000 APDUs/s with TCP_NODELAY)');
 const pcsc = await measurePcscApduRate({ seconds });
