@@ -5,6 +5,7 @@ import { registerCardCommands } from './card-commands.ts';
 import { registerServerCommand } from './server-command.ts';
 import { registerAuditCommands } from './audit-commands.ts';
 import { registerOperatorCommands } from './operator-commands.ts';
+import { registerCredentialProviderCommands } from './cp-commands.ts';
 
 export function buildProgram(): Command {
   const program = new Command('tessera')
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerCardCommands(program);
   registerServerCommand(program);
   registerOperatorCommands(program);
+  registerCredentialProviderCommands(program);
   registerAuditCommands(program);
   return program;
 }

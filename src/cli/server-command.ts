@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { KeyStoreConfig } from '../server/app.ts';
 import { dataPaths } from '../server/data-directory.ts';
+import { loadIdentityOptions } from '../server/identity/identity-config.ts';
 import { DEFAULT_LISTEN, startServer } from '../server/start-server.ts';
 import { Secret } from '../secret.ts';
 import { UsageError } from './cli-errors.ts';
@@ -41,6 +42,7 @@ interface ServerCommandOptions extends KeyStoreCommandOptions {
   plainHttp?: boolean;
   logLevel: string;
   reissueBootstrapCode?: boolean;
+  identityConfig?: string;
 }
 
 export function registerServerCommand(program: Command): void {
@@ -52,6 +54,7 @@ export function registerServerCommand(program: Command): void {
     .option('--data <dir>', 'data directory: SQLite file, master key file, TLS certificate, audit checkpoints', 'data')
     .option('--plain-http', 'serve plain HTTP instead of HTTPS (loopback addresses only)')
     .option('--log-level <level>', 'pino log level', 'info')
+    .option('--identity-config <file>', 'holder directory (local or LDAP), SMTP and hash cost settings (default: $TESSERA_IDENTITY_CONFIG, else DATA/identity.json when present)')
     .option('--reissue-bootstrap-code', 'print a new one-time code for the bootstrap administrator (only before it has enrolled)')
     .action(async (options: ServerCommandOptions) => {
       const running = await startServer({
@@ -62,6 +65,7 @@ export function registerServerCommand(program: Command): void {
         ...(options.db !== undefined ? { db: options.db } : {}),
         ...(options.plainHttp ? { plainHttp: true } : {}),
         ...(options.reissueBootstrapCode ? { reissueBootstrapCode: true } : {}),
+        ...(options.identityConfig !== undefined ? { identity: loadIdentityOptions(options.identityConfig) } : {}),
       });
       await new Promise<void>((resolve) => {
         const stop = (): void => {

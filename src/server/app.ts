@@ -20,6 +20,10 @@ import { sessionRoutes } from './routes/session-routes.ts';
 import { AJV_OPTIONS, type RouteAccess } from './routes/route-schema.ts';
 import { reissueBootstrapCode, runFirstStart, type BootstrapResult } from './services/first-start.ts';
 import { createServices, type Services } from './services/services.ts';
+import { createIdentityServices, type IdentityServices } from './identity/identity-services.ts';
+import type { IdentityOptions } from './identity/identity-config.ts';
+import { identityRoutes } from './routes/identity-routes.ts';
+import { workstationRoutes } from './routes/workstation-routes.ts';
 
 export type { KeyStoreConfig };
 
@@ -36,10 +40,13 @@ export interface AppOptions {
   bodyLimit?: number;
   /** Issue a new one-time code for the bootstrap administrator if it has not enrolled yet. */
   reissueBootstrapCode?: boolean;
+  /** Directory (local or LDAP), SMTP, argon2id cost, one-time code settings. */
+  identity?: IdentityOptions;
 }
 
 export interface TesseraServer {
   services: Services;
+  identity: IdentityServices;
   auditLog: AuditLog;
   databaseKind: DatabaseKind;
   databaseLocation: string;
@@ -94,10 +101,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     });
     const context = { db: database.db, audit, keyStore, clock };
     const services = createServices(context, { sessionSeconds: options.sessionSeconds ?? 15 * 60 });
+    const identity = createIdentityServices(services, options.identity);
+    app.addHook('onClose', async () => identity.close());
     const firstStart = await runFirstStart(context, services);
     const bootstrapCode = firstStart ?? (options.reissueBootstrapCode ? await reissueBootstrapCode(context, services.operators) : null);
     const apiRoutes: string[] = [];
-    app.decorate('tessera', { services, auditLog, databaseKind: database.kind, databaseLocation: database.location, firstStart, bootstrapCode, apiRoutes });
+    app.decorate('tessera', { services, identity, auditLog, databaseKind: database.kind, databaseLocation: database.location, firstStart, bootstrapCode, apiRoutes });
 
     app.addHook('onRoute', (route) => {
       if (!route.url.startsWith(API_PREFIX)) return;
@@ -126,6 +135,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         await api.register(templateRoutes, { services });
         await api.register(credentialRoutes, { services });
         await api.register(auditRoutes, { auditLog });
+        await api.register(identityRoutes, { identity, bodyLimit: options.bodyLimit ?? 64 * 1024 });
+        await api.register(workstationRoutes, { identity });
       },
       { prefix: API_PREFIX },
     );

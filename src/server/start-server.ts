@@ -6,6 +6,7 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 import { TesseraError } from '../errors.ts';
 import { buildApp, type KeyStoreConfig } from './app.ts';
 import { dataPaths } from './data-directory.ts';
+import { identityOptionsFor, type IdentityOptions } from './identity/identity-config.ts';
 import { loadOrCreateCertificate, type ServerCertificate } from './tls/self-signed-certificate.ts';
 
 export class ServerOptionError extends TesseraError {
@@ -29,6 +30,8 @@ export interface StartServerOptions {
   reissueBootstrapCode?: boolean;
   /** The master key's home; a key file DATA/master.key (made on first start) by default. */
   keyStore?: KeyStoreConfig;
+  /** Directory, SMTP and hash cost; else read from TESSERA_IDENTITY_CONFIG or DATA/identity.json when present. */
+  identity?: IdentityOptions;
 }
 
 export interface RunningServer {
@@ -60,6 +63,10 @@ export const REDACTED_LOG_PATHS = [
   '*.enrolmentCode',
   '*.token',
   '*.signature',
+  '*.password',
+  '*.directoryPassword',
+  '*.answer',
+  '*.oneTimeCode',
 ];
 
 export function createServerLogger(stream?: DestinationStream, level = 'info'): Logger {
@@ -83,6 +90,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     logger: createServerLogger(options.logStream, options.logLevel),
     ...(certificate ? { https: { key: certificate.key, cert: certificate.cert } } : {}),
     ...(options.reissueBootstrapCode ? { reissueBootstrapCode: true } : {}),
+    identity: options.identity ?? identityOptionsFor(dataDir),
   });
   let address: string;
   try {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { buildApp } from '../../src/server/app.ts';
+import { buildApp, type AppOptions } from '../../src/server/app.ts';
 import { createServerLogger } from '../../src/server/start-server.ts';
 import { createTestPostgresDatabase } from '../support/postgres.ts';
 
@@ -53,7 +53,7 @@ export async function signIn(app: FastifyInstance, name: string, privateKey: Key
   return session.json<{ token: string }>().token;
 }
 
-export async function startTestServer(backend: Backend): Promise<TestServer> {
+export async function startTestServer(backend: Backend, extra: Pick<AppOptions, 'identity' | 'clock'> = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-server-'));
   const database = backend === 'postgres' ? await createTestPostgresDatabase() : null;
   const databaseUrl = database?.url ?? join(dataDir, 'tessera.sqlite');
@@ -69,6 +69,7 @@ export async function startTestServer(backend: Backend): Promise<TestServer> {
     keyStore: { kind: 'file', path: join(dataDir, 'master.key'), createIfMissing: true },
     auditCheckpointDir: join(dataDir, 'audit-checkpoints'),
     logger: createServerLogger(sink, 'debug'),
+    ...extra,
   });
   await app.ready();
   const usedSecrets: string[] = [];

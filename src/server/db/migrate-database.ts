@@ -3,6 +3,7 @@ import { Migrator, type Kysely, type Migration } from 'kysely';
 import { TesseraError } from '../../errors.ts';
 import { auditMigration } from '../audit/audit-migration.ts';
 import { coreMigration } from './core-migration.ts';
+import { identityMigration } from '../identity/identity-migration.ts';
 
 export class MigrationFailedError extends TesseraError {
   readonly code = 'ERR_DATABASE_MIGRATION';
@@ -12,6 +13,7 @@ export class MigrationFailedError extends TesseraError {
 const migrations: Record<string, Migration> = {
   '0001-core': coreMigration,
   '0002-audit': auditMigration,
+  '0003-identity': identityMigration,
 };
 
 /** Brings the database to the latest schema; safe to call from several server instances at once. */

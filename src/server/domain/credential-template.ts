@@ -33,6 +33,8 @@ export const templateDefinitionSchema = z.strictObject({
   selfServiceIdentity: z.strictObject({
     factors: z.array(z.enum(IDENTITY_FACTORS)).max(IDENTITY_FACTORS.length),
     minimumFactors: z.number().int().min(0).max(IDENTITY_FACTORS.length),
+    /** Wrong answers (per holder and factor) before that factor locks until an operator lifts it; 5 when absent. */
+    lockoutAfterFailures: z.number().int().min(1).max(20).optional(),
   }),
   offline: z.strictObject({
     approvalRequired: z.boolean(),

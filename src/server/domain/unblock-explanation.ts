@@ -13,6 +13,17 @@ export const UNBLOCK_CLOSED_REASONS = [
   'ROLE_LACKS_PERMISSION',
   'OPERATOR_IS_HOLDER',
   'OFFLINE_LIMIT_ZERO',
+  // What the holder lacks for the template's self-service identity factors (reported by the identity module).
+  'HOLDER_NOT_IN_DIRECTORY',
+  'HOLDER_DISABLED',
+  'DIRECTORY_UNAVAILABLE',
+  'DIRECTORY_PASSWORD_NOT_SET',
+  'DIRECTORY_PASSWORD_LOCKED',
+  'SECURITY_QUESTIONS_NOT_ENROLLED',
+  'SECURITY_QUESTIONS_LOCKED',
+  'EMAIL_OFF',
+  'HOLDER_EMAIL_MISSING',
+  'NO_WORKSTATION_ENROLLED',
 ] as const;
 export type UnblockClosedReason = (typeof UNBLOCK_CLOSED_REASONS)[number];
 
@@ -26,6 +37,14 @@ export interface UnblockExplanationInput {
   template: TemplateDefinition;
   credential: { state: CredentialState; pukEscrowState: string };
   operator: { permissions: readonly Permission[]; isHolder: boolean };
+  /** Whether the holder can meet the self-service identity factors today, and what they lack when not. */
+  identity?: IdentityReadiness;
+}
+
+export interface IdentityReadiness {
+  enough: boolean;
+  reasons: UnblockClosedReason[];
+  workstationsEnrolled: boolean;
 }
 
 // A PIN can be reset only on a card that is in service (and, once issued, not waiting for replacement).
@@ -42,6 +61,10 @@ export function explainUnblockMethods(input: UnblockExplanationInput): UnblockMe
     // A PIV PIN cannot be reset with the management key alone: without an escrowed PUK no method works.
     if (template.cardType === 'piv' && credential.pukEscrowState !== 'escrowed') reasons.push('PUK_NOT_ESCROWED');
     if (traits.selfService && template.selfServiceIdentity.minimumFactors < 1) reasons.push('IDENTITY_FACTORS_MISSING');
+    // Enrolment gaps matter only for a self-service method the template opens; otherwise they would bury the real reason.
+    const opened = template.unblockMethods.includes(method);
+    if (opened && traits.selfService && input.identity !== undefined && !input.identity.enough) reasons.push(...input.identity.reasons);
+    if (opened && method === 'credential-provider' && input.identity?.workstationsEnrolled === false) reasons.push('NO_WORKSTATION_ENROLLED');
     if (traits.operatorPermission !== null) {
       if (!operator.permissions.includes(traits.operatorPermission)) reasons.push('ROLE_LACKS_PERMISSION');
       if (operator.isHolder) reasons.push('OPERATOR_IS_HOLDER');

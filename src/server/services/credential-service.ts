@@ -5,7 +5,8 @@ import type { Kysely } from 'kysely';
 import type { CredentialRow, Database } from '../db/database-schema.ts';
 import type { CardType } from '../domain/card-types.ts';
 import { assertTransition, type CredentialState } from '../domain/credential-lifecycle.ts';
-import { explainUnblockMethods, type UnblockMethodStatus } from '../domain/unblock-explanation.ts';
+import { explainUnblockMethods, type IdentityReadiness, type UnblockMethodStatus } from '../domain/unblock-explanation.ts';
+import type { TemplateDefinition } from '../domain/credential-template.ts';
 import type { Secret } from '../../secret.ts';
 import { checkPin, type PinPolicyViolation } from '../domain/pin-policy.ts';
 import { audited, isoNow, type Actor, type AuditScope, type ServiceContext } from './service-context.ts';
@@ -61,6 +62,9 @@ function credentialFromRow(row: CredentialRow): Credential {
 const LEASE_SECONDS = 60;
 
 export class CredentialService {
+  /** Set by the identity module: what a holder lacks for self-service, so the explanation names missing enrolments. */
+  identityReadiness: ((credential: Credential, template: TemplateDefinition) => Promise<IdentityReadiness>) | null = null;
+
   constructor(
     private readonly context: ServiceContext,
     private readonly templates: TemplateService,
@@ -203,6 +207,7 @@ export class CredentialService {
     return explainUnblockMethods({
       template,
       credential,
+      ...(this.identityReadiness !== null ? { identity: await this.identityReadiness(credential, template) } : {}),
       operator: { permissions: actor.permissions, isHolder: actor.holderId !== null && actor.holderId === credential.holder.id },
     });
   }
