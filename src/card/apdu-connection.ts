@@ -48,12 +48,13 @@ export class ApduConnection {
       if (response.sw !== SW.SUCCESS) return response;
       offset += maxChunk;
     }
-    return this.#collect({ ...command, data: data.subarray(offset) });
+    return this.#collect({ ...command, data: data.subarray(offset) }, offset > 0);
   }
 
-  async #collect(command: CommandApdu): Promise<ResponseApdu> {
+  async #collect(command: CommandApdu, chained: boolean): Promise<ResponseApdu> {
     let response = await this.#exchange(command);
-    if ((response.sw & 0xff00) === SW.WRONG_LE) {
+    // After a chain the card has dropped the earlier pieces: repeating the last one alone would be a different command.
+    if ((response.sw & 0xff00) === SW.WRONG_LE && !chained) {
       // 6Cxx: the card tells us the exact Le; send the same command again with it.
       response = await this.#exchange({ ...command, le: response.sw & 0xff || 256 });
     }
@@ -62,7 +63,9 @@ export class ApduConnection {
     while ((response.sw & 0xff00) === SW.BYTES_REMAINING) {
       if (++rounds > MAX_RESPONSE_ROUNDS) throw new InvalidResponseError('card keeps answering 61xx');
       const le = response.sw & 0xff || 256;
-      response = await this.#exchange({ cla: command.cla & ~CLA_CHAINING & 0xff, ins: INS_GET_RESPONSE, p1: 0, p2: 0, le });
+      const getResponse: CommandApdu = { cla: command.cla & ~CLA_CHAINING & 0xff, ins: INS_GET_RESPONSE, p1: 0, p2: 0, le };
+      response = await this.#exchange(getResponse);
+      if ((response.sw & 0xff00) === SW.WRONG_LE) response = await this.#exchange({ ...getResponse, le: response.sw & 0xff || 256 });
       parts.push(response.data);
     }
     return { data: parts.length === 1 ? parts[0]! : concatBytes(...parts), sw: response.sw };

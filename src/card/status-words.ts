@@ -80,7 +80,6 @@ export function describeStatusWord(sw: number): string {
 /** Tries left encoded in a `63Cx` status word, or undefined if it is not one. */
 export function triesLeftFromStatusWord(sw: number): number | undefined {
   if ((sw & 0xfff0) === SW.VERIFY_FAILED) return sw & 0x0f;
-  // Some cards answer 63xx with the count in the low byte.
-  if ((sw & 0xff00) === 0x6300 && (sw & 0x00f0) !== 0xc0) return sw & 0xff;
+  // 6300 (failed, no counter) and other 63xx carry no count of tries.
   return undefined;
 }

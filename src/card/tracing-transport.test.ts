@@ -14,6 +14,8 @@ describe('TracingTransport', () => {
     await transport.transmit(bytes(`0024008010${secretPin}${secretPin}`));
     await transport.transmit(bytes(`002C008010${secretPin}${secretPin}`));
     await transport.transmit(bytes('0087039B0C7C0A8208A1A2A3A4A5A6A7A8'));
+    await transport.transmit(bytes('00DB3FFF267024840180A51F8718A1A2A3A4A5A6A7A8'));
+    await transport.transmit(bytes('00C0000000'));
     const text = lines.map((l) => l.hex).join('\n');
     expect(text).not.toContain('313233343536');
     expect(text).not.toContain('A1A2A3A4');

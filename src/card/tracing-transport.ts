@@ -7,6 +7,7 @@ const SECRET_INS: ReadonlySet<number> = new Set([
   0x24, // CHANGE REFERENCE DATA
   0x2c, // RESET RETRY COUNTER
   0x87, // GENERAL AUTHENTICATE
+  0xdb, // PUT DATA (GIDS writes its admin key with it)
   0xfe, // IMPORT KEY (YubiKey)
   0xff, // SET MANAGEMENT KEY (YubiKey)
 ]);
@@ -30,8 +31,12 @@ export function maskCommandForTrace(command: Uint8Array): string {
   return toHex(command.subarray(0, 4)) + masked(command.length - 4);
 }
 
+/** GET RESPONSE carries the rest of any earlier answer, possibly a secret one: its data is always masked. */
+const INS_GET_RESPONSE = 0xc0;
+
 export function maskResponseForTrace(command: Uint8Array, response: Uint8Array): string {
-  if (command.length < 2 || !SECRET_INS.has(command[1]!) || response.length <= 2) return toHex(response);
+  const secret = command.length >= 2 && (SECRET_INS.has(command[1]!) || command[1] === INS_GET_RESPONSE);
+  if (!secret || response.length <= 2) return toHex(response);
   return masked(response.length - 2) + toHex(response.subarray(response.length - 2));
 }
 

@@ -33,6 +33,8 @@ export const answer = (sw: number, data?: Uint8Array): CardAnswer => (data ? { d
 const CLA_CHAINING = 0x10;
 const INS_GET_RESPONSE = 0xc0;
 const SHORT_RESPONSE_MAX = 256;
+/** More pieces than any real chain needs (4 KB in 255-byte pieces is 17): empty pieces cannot pile up. */
+const MAX_CHAIN_PIECES = 64;
 
 export interface ApduFramingOptions {
   /** Largest command data accepted across a chain; more answers 6A84 (YubiKey objects are at most ~3 KB). */
@@ -86,7 +88,7 @@ export class ApduFraming {
       const chain = this.#chain;
       if (chain && (chain.ins !== ins || chain.p1 !== p1 || chain.p2 !== p2)) this.#chain = undefined;
       const current = this.#chain ?? { ins, p1, p2, parts: [], length: 0 };
-      if (current.length + data.length > this.options.maxCommandData) {
+      if (current.length + data.length > this.options.maxCommandData || current.parts.length >= MAX_CHAIN_PIECES) {
         this.#chain = undefined;
         return swOnly(SW.NOT_ENOUGH_MEMORY);
       }

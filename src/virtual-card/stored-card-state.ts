@@ -37,6 +37,9 @@ export function invalidCardState(where: string, kind: string, detail: string): S
   return new StateFileError('ERR_STATE_FILE_CORRUPT', `${where} is not a valid virtual ${kind} card state: ${detail}`);
 }
 
+/** What a card whose store has failed answers to every command. */
+export const MEMORY_FAILURE_ANSWER = Uint8Array.of(SW.MEMORY_FAILURE >> 8, SW.MEMORY_FAILURE & 0xff);
+
 /** A random 8-digit serial number, as a factory would print on a card. */
 export function randomSerial(): number {
   return 10_000_000 + (randomBytes(4).readUInt32BE(0) % 90_000_000);
@@ -44,9 +47,13 @@ export function randomSerial(): number {
 
 /**
  * The state a card works on, and the text last stored. `commit()` stores the current state; if the
- * store fails, the card goes back to what was last stored and answers 6581 (memory failure).
+ * store fails, the card goes back to what was last stored, answers 6581 (memory failure) and stays
+ * failed — answering 6581 to everything — until it is opened again, so that a store that cannot be
+ * written never becomes a way to try PINs without counting them.
  */
 export class StoredCardState<S> {
+  #failed = false;
+
   private constructor(
     private readonly store: CardStateStore,
     private readonly codec: CardStateCodec<S>,
@@ -68,6 +75,10 @@ export class StoredCardState<S> {
     return new StoredCardState(store, codec, codec.parse(text, where), text);
   }
 
+  get failed(): boolean {
+    return this.#failed;
+  }
+
   commit(): void {
     const text = this.codec.serialise(this.state);
     try {
@@ -75,6 +86,7 @@ export class StoredCardState<S> {
       this.savedText = text;
     } catch {
       this.state = this.codec.parse(this.savedText, 'last saved state');
+      this.#failed = true;
       throw new StatusWordAnswer(SW.MEMORY_FAILURE);
     }
   }

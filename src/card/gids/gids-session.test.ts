@@ -338,3 +338,24 @@ describe('GidsSession state and APDU counts', () => {
     });
   });
 });
+
+describe('GidsSession against a card that reflects', () => {
+  it('refuses a card that echoes the host random, before sending anything secret', async () => {
+    const sent: string[] = [];
+    // A fake card: answers MSE, echoes the host random, and would reflect the host cryptogram.
+    const reflecting: CardTransport = {
+      async transmit(command) {
+        const hex = Buffer.from(command).toString('hex').toUpperCase();
+        sent.push(hex);
+        if (hex.startsWith('00A4')) return Uint8Array.of(0x90, 0x00);
+        if (hex.startsWith('0022')) return Uint8Array.of(0x90, 0x00);
+        if (hex.startsWith('00870000147C128110')) return Uint8Array.from([...Buffer.from('7C128110', 'hex'), ...command.subarray(9, 25), 0x90, 0x00]);
+        if (hex.startsWith('008700002C7C2A8228')) return Uint8Array.from([...command.subarray(5, 49), 0x90, 0x00]);
+        return Uint8Array.of(0x6d, 0x00);
+      },
+    };
+    const session = await GidsSession.open(reflecting);
+    await expect(session.authenticateAdmin(ADMIN_KEY)).rejects.toMatchObject({ code: 'ERR_CARD_AUTHENTICATION_FAILED' });
+    expect(sent.some((apdu) => apdu.startsWith('008700002C'))).toBe(false);
+  });
+});

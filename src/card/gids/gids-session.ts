@@ -175,6 +175,8 @@ export class GidsSession {
     const first = await this.#send(mutualAuthenticationStartCommand(hostRandom));
     if (first.sw !== SW.SUCCESS) throw this.#errorFor(first.sw, operation);
     const cardRandom = parseCardRandom(first.data);
+    // A card that echoes our random could reflect our own cryptogram back as its proof.
+    if (Buffer.from(cardRandom).equals(Buffer.from(hostRandom))) throw new AuthenticationFailedError('the card echoed the host random: refusing a reflection');
     const second = await this.#send(mutualAuthenticationCryptogramCommand(adminKey, hostRandom, cardRandom, new Uint8Array(randomBytes(7))));
     if (second.sw === SW.SECURITY_STATUS_NOT_SATISFIED) throw new AuthenticationFailedError('wrong admin key: the card refused the authentication');
     if (second.sw !== SW.SUCCESS) throw this.#errorFor(second.sw, operation);

@@ -77,6 +77,8 @@ export interface KeyPolicies {
 }
 
 const PIN_MIN_LENGTH = 6;
+/** A certificate larger than this is not something a PIV card holds. */
+const MAX_CERTIFICATE_LENGTH = 64 * 1024;
 
 /** The version from which YubiKeys answer GET METADATA. */
 const METADATA_SINCE: FirmwareVersion = { major: 5, minor: 3, patch: 0 };
@@ -442,7 +444,13 @@ export class PivSession {
     const certificate = requireTag(fields, CERTIFICATE_TAG.CERTIFICATE, 'reading a certificate');
     const info = fields.get(CERTIFICATE_TAG.CERT_INFO);
     // CertInfo 01 marks a gzip-compressed certificate (YubiKey tools write those for large ones).
-    if (info?.[0] === 0x01) return new Uint8Array(gunzipSync(certificate));
+    if (info?.[0] === 0x01) {
+      try {
+        return new Uint8Array(gunzipSync(certificate, { maxOutputLength: MAX_CERTIFICATE_LENGTH }));
+      } catch (error) {
+        throw new InvalidResponseError('the compressed certificate is damaged or too large', { cause: error });
+      }
+    }
     return Uint8Array.from(certificate);
   }
 

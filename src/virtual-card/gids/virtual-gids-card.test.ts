@@ -177,14 +177,26 @@ describe('VirtualGidsCard admin key authentication', () => {
 });
 
 describe('VirtualGidsCard files', () => {
-  it('deletes an EF only with the PIN or admin key once operational', () => {
+  it('deletes the admin key file only with the admin key once operational, never with the PIN alone', () => {
     const card = initialisedCard();
     expect(sw(card, '00A4000C02B080')).toBe('9000');
     expect(sw(card, '00E40000')).toBe('6982');
     expect(sw(card, '002000800431323334')).toBe('9000');
+    expect(sw(card, '00E40000')).toBe('6982');
+    expect(sw(card, '0022C1A403830180')).toBe('9000');
+    const challenge = bytes(send(card, '008700000 47C028100'.replace(' ', '')).data).subarray(4);
+    expect(sw(card, `008700000C7C0A8208${hexOf(adminKeyEncrypt(ADMIN_KEY, challenge))}`)).toBe('9000');
+    expect(sw(card, '00A4000C02B080')).toBe('9000');
     expect(sw(card, '00E40000')).toBe('9000');
     expect(sw(card, '0022C1A403830180')).toBe('6A80');
     expect(sw(card, '00E40000')).toBe('6986');
+  });
+
+  it('grants admin rights only through the admin key: a PIN holder cannot plant a key file of their own', () => {
+    const card = initialisedCard();
+    expect(sw(card, '002000800431323334')).toBe('9000');
+    // CREATE FILE of a key EF B001 with open access, as the PIN holder.
+    expect(sw(card, '00E00000166214820118830 2B001A50BA4098001028301019501C0'.replace(' ', ''))).toBe('6982');
   });
 
   it('refuses RSA and wrapped key import with 6A81 and a key of the wrong size with 6A80', () => {
@@ -295,15 +307,19 @@ describe('VirtualGidsCard state', () => {
     }
   });
 
-  it('keeps its last state and answers 6581 when the store cannot save', () => {
+  it('answers 6581 to everything once its store cannot save, so failed writes never give free PIN tries', () => {
     const store = new MemoryStateStore();
     const card = initialisedCard(store);
-    const before = store.load();
+    const save = store.save.bind(store);
     store.save = () => {
       throw new StateFileError('ERR_STATE_FILE_IO', 'disk full');
     };
     expect(sw(card, '002000800439393939')).toBe('6581');
-    expect(send(card, '00CB3FFF045C027F7100').data).toBe('7F7106970103930103');
-    expect(before).toContain('"triesLeft": 3');
+    expect(sw(card, '002000800431323334')).toBe('6581');
+    expect(sw(card, '00CB3FFF045C027F7100')).toBe('6581');
+    store.save = save;
+    // Opened again, the card has its last stored state.
+    const reopened = VirtualGidsCard.open(store);
+    expect(send(reopened, '00CB3FFF045C027F7100').data).toBe('7F7106970103930103');
   });
 });

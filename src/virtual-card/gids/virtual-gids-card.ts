@@ -5,6 +5,7 @@ import { adminKeyDecrypt, adminKeyEncrypt } from '../../card/gids/gids-admin-cry
 import {
   EXTERNAL_CHALLENGE_LENGTH,
   GIDS_ADMIN_KEY_LENGTH,
+  GIDS_ADMIN_KEY_REFERENCE,
   GIDS_APPLICATION_FILE,
   GIDS_CHANGE_PIN_P1,
   GIDS_DO,
@@ -24,7 +25,7 @@ import { SW } from '../../card/status-words.ts';
 import { concatBytes, decodeTlv, decodeTlvs, encodeTlv, encodeTlvs, type Tlv } from '../../card/tlv.ts';
 import { ApduFraming, StatusWordAnswer, answer, type CardAnswer, type CardCommand } from '../apdu-framing.ts';
 import type { CardStateStore } from '../card-state-store.ts';
-import { StoredCardState, randomSerial } from '../stored-card-state.ts';
+import { MEMORY_FAILURE_ANSWER, StoredCardState, randomSerial } from '../stored-card-state.ts';
 import type { VirtualCard } from '../virtual-card.ts';
 import {
   blankGidsCardState,
@@ -51,6 +52,9 @@ export const VIRTUAL_GIDS_ATR = t1Atr(new TextEncoder().encode('Tessera GIDS'));
 
 /** SELECT answers of the application: FCI (AID with version, cryptographic mechanisms), FCP and FMD. */
 const APPLICATION_FCI = encodeTlv(0x61, encodeTlvs({ tag: 0x4f, value: GIDS_V2_FULL_AID }, { tag: 0x73, value: encodeTlv(0x40, Uint8Array.of(0xc0)) }));
+/** The EF holding the admin key (key reference 80): the only key that grants admin rights. */
+const ADMIN_KEY_FILE = 0xb000 | GIDS_ADMIN_KEY_REFERENCE;
+
 /** The application DF: creating and deleting EFs needs the PIN or the admin key once operational. */
 const APPLICATION_FCP = encodeTlv(0x62, encodeTlvs({ tag: 0x82, value: Uint8Array.of(0x38) }, { tag: 0x8c, value: Uint8Array.of(0x03, 0x30, 0x30) }));
 const APPLICATION_FMD = encodeTlv(0x64, encodeTlvs({ tag: 0x5f2f, value: Uint8Array.of(0x60) }, { tag: 0x7f65, value: encodeTlv(0x80) }));
@@ -76,9 +80,9 @@ const MUTUAL_PADDING = 0x80;
 
 type AdminAuthentication =
   | { state: 'none' }
-  | { state: 'external-challenge'; challenge: Uint8Array }
-  | { state: 'mutual-challenge'; hostRandom: Uint8Array; cardRandom: Uint8Array }
-  | { state: 'authenticated' };
+  | { state: 'external-challenge'; keyFile: number; challenge: Uint8Array }
+  | { state: 'mutual-challenge'; keyFile: number; hostRandom: Uint8Array; cardRandom: Uint8Array }
+  | { state: 'authenticated'; keyFile: number };
 
 /** What the card remembers only while powered and selected. */
 interface SecurityStatus {
@@ -169,6 +173,7 @@ export class VirtualGidsCard implements VirtualCard {
   }
 
   process(command: Uint8Array): Uint8Array {
+    if (this.#stored.failed) return MEMORY_FAILURE_ANSWER;
     return this.#framing.process(command, (c) => this.#dispatch(c));
   }
 
@@ -242,8 +247,10 @@ export class VirtualGidsCard implements VirtualCard {
     return this.#initialisationMode || this.#security.pinVerified;
   }
 
+  /** Admin rights come only from the admin key (B080): a key file someone else created grants nothing. */
   #adminAuthenticated(): boolean {
-    return this.#initialisationMode || this.#security.admin.state === 'authenticated';
+    const admin = this.#security.admin;
+    return this.#initialisationMode || (admin.state === 'authenticated' && admin.keyFile === ADMIN_KEY_FILE);
   }
 
   /** One security condition byte: 00 always, FF never, else PIN (1x/9x) and/or admin key (2x/Ax). */
@@ -454,6 +461,7 @@ export class VirtualGidsCard implements VirtualCard {
       return answer(SW.INCORRECT_DATA);
     }
     this.#checkApplicationAccess(OP.DF_CREATE_EF);
+    if (file.kind === 'key' && !this.#adminAuthenticated()) return answer(SW.SECURITY_STATUS_NOT_SATISFIED);
     if (this.#state.files.length >= MAX_FILES) return answer(SW.NOT_ENOUGH_MEMORY);
     this.#state.files.push(file);
     this.#security.currentEf = id;
@@ -472,7 +480,10 @@ export class VirtualGidsCard implements VirtualCard {
     // An EF whose attribute says nothing about deletion falls under the application's "delete child"
     // condition (PIN or admin key): GidsApplet lets anyone delete it, which would let anyone wipe the
     // admin key or the card identifier.
-    if (!((securityAttributeOf(unhex(file.fcp))?.[0] ?? 0) & OP.EF_DELETE)) this.#checkApplicationAccess(OP.DF_DELETE_CHILD);
+    // The PIN alone must not be enough either: with it, the admin key file or the card identifier could
+    // be deleted and recreated with values of the PIN holder's choosing.
+    const saysNothingOfDeletion = !((securityAttributeOf(unhex(file.fcp))?.[0] ?? 0) & OP.EF_DELETE);
+    if ((saysNothingOfDeletion || file.kind === 'key') && !this.#adminAuthenticated()) return answer(SW.SECURITY_STATUS_NOT_SATISFIED);
     this.#state.files = this.#state.files.filter((candidate) => candidate.id !== file.id);
     if (this.#security.keyFile === file.id) this.#security.keyFile = undefined;
     this.#security.currentEf = undefined;
@@ -629,6 +640,8 @@ export class VirtualGidsCard implements VirtualCard {
     const file = this.#keyFile(reference[0]!);
     if (!keyUsageAllows(unhex(file.fcp), command.p2, algorithm)) return answer(SW.INCORRECT_DATA);
     this.#checkFileAccess(file, OP.KEY_MANAGE_SECURITY_ENVIRONMENT);
+    // Choosing a key ends any authentication under way or done with another one.
+    if (this.#security.keyFile !== file.id || command.p1 === 0x41) this.#security.admin = { state: 'none' };
     this.#security.keyFile = command.p1 === 0x41 ? undefined : file.id;
     return answer(SW.SUCCESS);
   }
@@ -657,10 +670,13 @@ export class VirtualGidsCard implements VirtualCard {
     // A new authentication always starts from nothing: an earlier one, finished or not, is dropped.
     this.#security.admin = { state: 'none' };
     if (hostRandom.length !== 0 && hostRandom.length !== MUTUAL_RANDOM_LENGTH) return answer(SW.INCORRECT_DATA);
-    if (this.#selectedSymmetricKey() === undefined) return answer(SW.CONDITIONS_NOT_SATISFIED);
+    const keyFile = this.#security.keyFile;
+    if (keyFile === undefined || this.#selectedSymmetricKey() === undefined) return answer(SW.CONDITIONS_NOT_SATISFIED);
     const mutual = hostRandom.length === MUTUAL_RANDOM_LENGTH;
     const cardRandom = new Uint8Array(randomBytes(mutual ? MUTUAL_RANDOM_LENGTH : EXTERNAL_CHALLENGE_LENGTH));
-    this.#security.admin = mutual ? { state: 'mutual-challenge', hostRandom: Uint8Array.from(hostRandom), cardRandom } : { state: 'external-challenge', challenge: cardRandom };
+    this.#security.admin = mutual
+      ? { state: 'mutual-challenge', keyFile, hostRandom: Uint8Array.from(hostRandom), cardRandom }
+      : { state: 'external-challenge', keyFile, challenge: cardRandom };
     return answer(SW.SUCCESS, encodeTlv(GIDS_DYNAMIC_AUTH.TEMPLATE, encodeTlv(GIDS_DYNAMIC_AUTH.CHALLENGE, cardRandom)));
   }
 
@@ -670,12 +686,14 @@ export class VirtualGidsCard implements VirtualCard {
     const pending = this.#security.admin;
     if (pending.state !== 'external-challenge' && pending.state !== 'mutual-challenge') return answer(SW.CONDITIONS_NOT_SATISFIED);
     this.#security.admin = { state: 'none' };
+    // The answer is checked against the key the challenge was issued for, never a key chosen since.
+    if (this.#security.keyFile !== pending.keyFile) return answer(SW.SECURITY_STATUS_NOT_SATISFIED);
     const key = this.#selectedSymmetricKey();
     if (key === undefined) return answer(SW.CONDITIONS_NOT_SATISFIED);
     if (pending.state === 'external-challenge') {
       if (cryptogram.length !== EXTERNAL_CHALLENGE_LENGTH) return answer(SW.SECURITY_STATUS_NOT_SATISFIED);
       if (!timingSafeEqual(cryptogram, adminKeyEncrypt(key, pending.challenge))) return answer(SW.SECURITY_STATUS_NOT_SATISFIED);
-      this.#security.admin = { state: 'authenticated' };
+      this.#security.admin = { state: 'authenticated', keyFile: pending.keyFile };
       return answer(SW.SUCCESS);
     }
     if (cryptogram.length !== MUTUAL_CRYPTOGRAM_LENGTH) return answer(SW.SECURITY_STATUS_NOT_SATISFIED);
@@ -686,7 +704,7 @@ export class VirtualGidsCard implements VirtualCard {
     }
     const z2 = concatBytes(new Uint8Array(randomBytes(7)), Uint8Array.of(MUTUAL_PADDING));
     const proof = adminKeyEncrypt(key, concatBytes(pending.hostRandom, pending.cardRandom, z2));
-    this.#security.admin = { state: 'authenticated' };
+    this.#security.admin = { state: 'authenticated', keyFile: pending.keyFile };
     return answer(SW.SUCCESS, encodeTlv(GIDS_DYNAMIC_AUTH.TEMPLATE, encodeTlv(GIDS_DYNAMIC_AUTH.RESPONSE, proof)));
   }
 }

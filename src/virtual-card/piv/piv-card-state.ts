@@ -1,7 +1,7 @@
 // The virtual PIV card's persistent state: factory values, validation on load, JSON form.
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { DEFAULT_MANAGEMENT_KEY_HEX, DEFAULT_PIN, DEFAULT_PUK, PIN_BLOCK_LENGTH, PIN_PAD, PIV_ALGORITHM } from '../../card/piv/piv-constants.ts';
+import { DEFAULT_MANAGEMENT_KEY_HEX, DEFAULT_PIN, DEFAULT_PUK, MANAGEMENT_KEY_PARAMETERS, PIN_BLOCK_LENGTH, PIN_PAD, PIV_ALGORITHM } from '../../card/piv/piv-constants.ts';
 import { invalidCardState, parseCardStateJson, serialiseCardState, type CardStateCodec } from '../stored-card-state.ts';
 
 export const PIV_STATE_FORMAT = 'tessera-virtual-piv';
@@ -12,7 +12,7 @@ const retries = z.number().int().min(0).max(15);
 
 const referenceDataSchema = z.object({
   /** SHA-256 of salt ‖ 8-byte padded value: the value itself is never written to the file. */
-  digest: hexString,
+  digest: z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 digest in lowercase hex'),
   limit: z.number().int().min(1).max(15),
   triesLeft: retries,
   isDefault: z.boolean(),
@@ -100,6 +100,8 @@ export function parsePivCardState(text: string, where: string): PivCardState {
   if (state.pin.triesLeft > state.pin.limit || state.puk.triesLeft > state.puk.limit) {
     throw invalidCardState(where, 'PIV', 'tries left above the retry limit');
   }
+  const keyLength = MANAGEMENT_KEY_PARAMETERS.get(state.managementKey.algorithm)?.keyLength;
+  if (state.managementKey.key.length !== 2 * (keyLength ?? 0)) throw invalidCardState(where, 'PIV', 'management key length does not match its algorithm');
   return state;
 }
 

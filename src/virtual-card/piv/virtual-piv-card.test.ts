@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryStateStore } from '../card-state-store.ts';
+import { MemoryStateStore, StateFileError } from '../card-state-store.ts';
 import { VirtualPivCard } from './virtual-piv-card.ts';
 import { PivSession } from '../../card/piv/piv-session.ts';
 import { DEFAULT_MANAGEMENT_KEY_HEX, PIV_ALGORITHM } from '../../card/piv/piv-constants.ts';
@@ -65,6 +65,7 @@ describe('VirtualPivCard at the APDU level', () => {
       ['0087119A047C028000', '6A88'], // empty slot
       ['00FB0000', '6985'], // reset while PIN and PUK are usable
       ['00C00000', '6985'], // GET RESPONSE with nothing pending
+      ['00CB3FFF055C035FC109', '6982'], // printed information: the PIN first, even for an absent object
     ];
     for (const [apdu, sw] of cases) expect(send(apdu), apdu).toBe(sw);
     expect(store.load()).toBe(before);
@@ -84,5 +85,23 @@ describe('VirtualPivCard at the APDU level', () => {
     const whole = send('00CB3FFF0000055C035FC1050000');
     expect(whole.length).toBe(2 * (4 + 600 + 2));
     expect(whole.slice(-4)).toBe('9000');
+  });
+
+  it('answers 6581 to everything once its store cannot save, so failed writes never give free PIN tries', () => {
+    const { piv, store } = card();
+    store.save = () => {
+      throw new StateFileError('ERR_STATE_FILE_IO', 'disk full');
+    };
+    expect(hex(piv.process(bytes('0020008008393939393939FFFF')))).toBe('6581');
+    expect(hex(piv.process(bytes('0020008008313233343536FFFF')))).toBe('6581');
+    expect(hex(piv.process(bytes('00FD0000')))).toBe('6581');
+  });
+
+  it('forgets a verified PIN once the PIN is presented wrongly, even through CHANGE REFERENCE DATA', () => {
+    const { send } = card();
+    expect(send('0020008008313233343536FFFF')).toBe('9000');
+    expect(send('0020008000'.slice(0, 8))).toBe('9000');
+    expect(send('0024008010393939393939FFFF363534333231FFFF')).toBe('63C2');
+    expect(send('00200080')).toBe('63C2');
   });
 });

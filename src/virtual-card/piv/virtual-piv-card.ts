@@ -28,7 +28,7 @@ import {
 } from '../../card/piv/piv-constants.ts';
 import { ApduFraming, StatusWordAnswer, answer, type CardAnswer, type CardCommand } from '../apdu-framing.ts';
 import type { CardStateStore } from '../card-state-store.ts';
-import { StoredCardState, randomSerial } from '../stored-card-state.ts';
+import { MEMORY_FAILURE_ANSWER, StoredCardState, randomSerial } from '../stored-card-state.ts';
 import type { VirtualCard } from '../virtual-card.ts';
 import {
   ecdh,
@@ -165,6 +165,7 @@ export class VirtualPivCard implements VirtualCard {
   }
 
   process(command: Uint8Array): Uint8Array {
+    if (this.#stored.failed) return MEMORY_FAILURE_ANSWER;
     return this.#framing.process(command, (c) => this.#dispatch(c));
   }
 
@@ -240,9 +241,10 @@ export class VirtualPivCard implements VirtualCard {
   #getData(command: CardCommand): CardAnswer {
     const tag = this.#objectTag(command);
     if (tag === PIV_OBJECT.DISCOVERY) return answer(SW.SUCCESS, DISCOVERY_OBJECT);
+    // The PIN comes first, so that an unauthenticated caller cannot tell which protected objects exist.
+    if (PIN_PROTECTED_OBJECTS.has(tag) && !this.#security.pinVerified) return answer(SW.SECURITY_STATUS_NOT_SATISFIED);
     const stored = this.#state.objects[tag.toString(16)];
     if (stored === undefined) return answer(SW.FILE_NOT_FOUND);
-    if (PIN_PROTECTED_OBJECTS.has(tag) && !this.#security.pinVerified) return answer(SW.SECURITY_STATUS_NOT_SATISFIED);
     return answer(SW.SUCCESS, encodeTlv(PIV_TAG.DATA, unhex(stored)));
   }
 
@@ -285,20 +287,23 @@ export class VirtualPivCard implements VirtualCard {
     return answer(result);
   }
 
-  /** Compares a presented block, counting a failure first so that a crash cannot refund a try. */
+  /**
+   * Compares a presented block. The try is counted and stored before the comparison, as a card
+   * writes its counter first: neither a crash nor a failing store can refund it.
+   */
   #checkReferenceData(reference: PivReferenceData, block: Uint8Array): number {
     if (reference.triesLeft === 0) return SW.AUTH_METHOD_BLOCKED;
+    if (reference === this.#state.pin) {
+      // A PIN presented wrongly (or by CHANGE REFERENCE DATA) no longer counts as verified.
+      this.#security.pinVerified = false;
+      this.#security.pinJustVerified = false;
+    }
+    reference.triesLeft -= 1;
+    this.#commit();
     const presented = Buffer.from(referenceDigest(this.#state.salt, block), 'hex');
-    const matches = timingSafeEqual(presented, Buffer.from(reference.digest, 'hex'));
-    if (!matches) {
-      reference.triesLeft -= 1;
-      this.#commit();
-      return SW.VERIFY_FAILED | reference.triesLeft;
-    }
-    if (reference.triesLeft !== reference.limit) {
-      reference.triesLeft = reference.limit;
-      this.#commit();
-    }
+    if (!timingSafeEqual(presented, Buffer.from(reference.digest, 'hex'))) return SW.VERIFY_FAILED | reference.triesLeft;
+    reference.triesLeft = reference.limit;
+    this.#commit();
     return SW.SUCCESS;
   }
 
@@ -344,12 +349,12 @@ export class VirtualPivCard implements VirtualCard {
   }
 
   #authenticateManagementKey(algorithm: number, fields: { tag: number; value: Uint8Array }[]): CardAnswer {
+    const pending = this.#security.pendingAuthentication;
+    this.#security.pendingAuthentication = undefined;
     const { managementKey } = this.#state;
     if (algorithm !== managementKey.algorithm) return answer(SW.INCORRECT_DATA);
     const key = unhex(managementKey.key);
     const { blockLength } = MANAGEMENT_KEY_PARAMETERS.get(algorithm)!;
-    const pending = this.#security.pendingAuthentication;
-    this.#security.pendingAuthentication = undefined;
     const tags = fields.map((f) => f.tag);
     const field = (tag: number): Uint8Array => fields.find((f) => f.tag === tag)!.value;
     const wrap = (tag: number, value: Uint8Array): CardAnswer => answer(SW.SUCCESS, encodeTlv(DYNAMIC_AUTH.TEMPLATE, encodeTlv(tag, value)));
@@ -409,7 +414,6 @@ export class VirtualPivCard implements VirtualCard {
     const policy = stored.pinPolicy;
     if (policy === PIN_POLICY.ONCE && !this.#security.pinVerified) return answer(SW.SECURITY_STATUS_NOT_SATISFIED);
     if (policy === PIN_POLICY.ALWAYS && !this.#security.pinJustVerified) return answer(SW.SECURITY_STATUS_NOT_SATISFIED);
-    this.#security.pinJustVerified = false;
 
     let output: Uint8Array;
     if (input.tag === DYNAMIC_AUTH.EXPONENTIATION) {
@@ -424,6 +428,8 @@ export class VirtualPivCard implements VirtualCard {
         return answer(SW.INCORRECT_DATA);
       }
     }
+    // A PIN-always key spends the verification; a refused operation above did not.
+    this.#security.pinJustVerified = false;
     return answer(SW.SUCCESS, encodeTlv(DYNAMIC_AUTH.TEMPLATE, encodeTlv(DYNAMIC_AUTH.RESPONSE, output)));
   }
 
@@ -523,9 +529,9 @@ export class VirtualPivCard implements VirtualCard {
     // As on a YubiKey, new limits put PIN and PUK back to their factory values.
     this.#state.pin = factoryPin(this.#state.salt, pinTries);
     this.#state.puk = factoryPuk(this.#state.salt, pukTries);
+    this.#commit();
     this.#security.pinVerified = false;
     this.#security.pinJustVerified = false;
-    this.#commit();
     return answer(SW.SUCCESS);
   }
 
@@ -535,8 +541,8 @@ export class VirtualPivCard implements VirtualCard {
     // Only a card whose PIN and PUK are both blocked may be reset: it cannot be taken over otherwise.
     if (this.#state.pin.triesLeft !== 0 || this.#state.puk.triesLeft !== 0) return answer(SW.CONDITIONS_NOT_SATISFIED);
     this.#state = factoryPivCardState(this.#state.serial);
-    this.#security = freshSecurityStatus();
     this.#commit();
+    this.#security = freshSecurityStatus();
     return answer(SW.SUCCESS);
   }
 
