@@ -521,19 +521,16 @@ export class VirtualGidsCard implements VirtualCard {
   }
 
   /** Compares a presented PIN, counting a failure first so that a crash cannot refund a try. */
+  /** The try is counted and stored before the comparison, so neither a crash nor a failing store refunds it. */
   #checkPin(presented: Uint8Array): number {
     const pin = this.#state.pin;
+    this.#security.pinVerified = false;
+    pin.triesLeft -= 1;
+    this.#commit();
     const matches = pin.digest !== null && presented.length === pin.length && timingSafeEqual(Buffer.from(pinDigest(this.#state.salt, presented), 'hex'), Buffer.from(pin.digest, 'hex'));
-    if (!matches) {
-      pin.triesLeft -= 1;
-      this.#security.pinVerified = false;
-      this.#commit();
-      return SW.VERIFY_FAILED | pin.triesLeft;
-    }
-    if (pin.triesLeft !== pin.limit) {
-      pin.triesLeft = pin.limit;
-      this.#commit();
-    }
+    if (!matches) return SW.VERIFY_FAILED | pin.triesLeft;
+    pin.triesLeft = pin.limit;
+    this.#commit();
     this.#security.pinVerified = true;
     return SW.SUCCESS;
   }
@@ -587,10 +584,11 @@ export class VirtualGidsCard implements VirtualCard {
     if (pin.digest === null) return answer(SW.REFERENCE_DATA_NOT_USABLE);
     // Old and new come unpadded: the card splits them at its current PIN's length.
     const oldLength = Math.min(data.length, pin.length);
+    const next = data.subarray(oldLength);
+    // A new PIN of impossible length is refused before the old one is tried: a refusal changes nothing.
+    if (!this.#isPinLength(next.length)) return answer(SW.WRONG_LENGTH);
     const result = this.#checkPin(data.subarray(0, oldLength));
     if (result !== SW.SUCCESS) return answer(result);
-    const next = data.subarray(oldLength);
-    if (!this.#isPinLength(next.length)) return answer(SW.WRONG_LENGTH);
     this.#setPin(next);
     this.#security.pinVerified = true;
     this.#commit();
@@ -667,11 +665,11 @@ export class VirtualGidsCard implements VirtualCard {
 
   /** Step 1: an empty 81 asks for an 8-byte challenge (external); a 16-byte 81 brings the host's random (mutual). */
   #sendChallenge(hostRandom: Uint8Array): CardAnswer {
-    // A new authentication always starts from nothing: an earlier one, finished or not, is dropped.
-    this.#security.admin = { state: 'none' };
     if (hostRandom.length !== 0 && hostRandom.length !== MUTUAL_RANDOM_LENGTH) return answer(SW.INCORRECT_DATA);
     const keyFile = this.#security.keyFile;
     if (keyFile === undefined || this.#selectedSymmetricKey() === undefined) return answer(SW.CONDITIONS_NOT_SATISFIED);
+    // A new authentication always starts from nothing: an earlier one, finished or not, is dropped.
+    this.#security.admin = { state: 'none' };
     const mutual = hostRandom.length === MUTUAL_RANDOM_LENGTH;
     const cardRandom = new Uint8Array(randomBytes(mutual ? MUTUAL_RANDOM_LENGTH : EXTERNAL_CHALLENGE_LENGTH));
     this.#security.admin = mutual
