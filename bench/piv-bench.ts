@@ -81,6 +81,7 @@ export async function countPivOperationApdus(): Promise<{ operation: string; apd
   await count('generateKey 9E ECC P-256', () => session.generateKey(PIV_SLOT.CARD_AUTHENTICATION, PIV_ALGORITHM.ECC_P256));
   await count('sign 9E ECC P-256', () => session.sign(PIV_SLOT.CARD_AUTHENTICATION, PIV_ALGORITHM.ECC_P256, new Uint8Array(32).fill(1)));
   await count('generateKey 9A RSA 2048', () => session.generateKey(PIV_SLOT.AUTHENTICATION, PIV_ALGORITHM.RSA_2048));
+  await session.verifyPin(Secret.fromText('123456'));
   await count('sign 9A RSA 2048', () => session.sign(PIV_SLOT.AUTHENTICATION, PIV_ALGORITHM.RSA_2048, Uint8Array.of(0, 1, ...new Uint8Array(254).fill(0x33))));
   await count('putCertificate (1,200 bytes)', () => session.putCertificate(PIV_SLOT.AUTHENTICATION, new Uint8Array(1200).fill(0x30)));
   await count('getCertificate (1,200 bytes)', () => session.getCertificate(PIV_SLOT.AUTHENTICATION));
