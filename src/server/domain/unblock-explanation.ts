@@ -4,16 +4,8 @@ import type { TemplateDefinition } from './credential-template.ts';
 import type { Permission } from './permissions.ts';
 import { UNBLOCK_METHODS, UNBLOCK_METHOD_TRAITS, type UnblockMethod } from './unblock-methods.ts';
 
-export const UNBLOCK_CLOSED_REASONS = [
-  'METHOD_NOT_IN_TEMPLATE',
-  'CARD_TYPE_UNSUPPORTED',
-  'CREDENTIAL_STATE',
-  'PUK_NOT_ESCROWED',
-  'IDENTITY_FACTORS_MISSING',
-  'ROLE_LACKS_PERMISSION',
-  'OPERATOR_IS_HOLDER',
-  'OFFLINE_LIMIT_ZERO',
-  // What the holder lacks for the template's self-service identity factors (reported by the identity module).
+/** What the holder lacks for the template's self-service identity factors (found by the identity module). */
+export const MISSING_ENROLMENT_REASONS = [
   'HOLDER_NOT_IN_DIRECTORY',
   'HOLDER_DISABLED',
   'DIRECTORY_UNAVAILABLE',
@@ -24,6 +16,19 @@ export const UNBLOCK_CLOSED_REASONS = [
   'EMAIL_OFF',
   'HOLDER_EMAIL_MISSING',
   'NO_WORKSTATION_ENROLLED',
+] as const;
+export type MissingEnrolmentReason = (typeof MISSING_ENROLMENT_REASONS)[number];
+
+export const UNBLOCK_CLOSED_REASONS = [
+  'METHOD_NOT_IN_TEMPLATE',
+  'CARD_TYPE_UNSUPPORTED',
+  'CREDENTIAL_STATE',
+  'PUK_NOT_ESCROWED',
+  'IDENTITY_FACTORS_MISSING',
+  'ROLE_LACKS_PERMISSION',
+  'OPERATOR_IS_HOLDER',
+  'OFFLINE_LIMIT_ZERO',
+  ...MISSING_ENROLMENT_REASONS,
 ] as const;
 export type UnblockClosedReason = (typeof UNBLOCK_CLOSED_REASONS)[number];
 

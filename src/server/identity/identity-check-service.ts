@@ -1,6 +1,7 @@
 // The one identity check self-service goes through: the template's factors, each answered pass/fail with a reason, failures counted and audited.
 import type { Secret } from '../../secret.ts';
 import type { TemplateDefinition } from '../domain/credential-template.ts';
+import type { MissingEnrolmentReason } from '../domain/unblock-explanation.ts';
 import type { Credential, CredentialService } from '../services/credential-service.ts';
 import { audited, isoNow, type ServiceContext } from '../services/service-context.ts';
 import type { TemplateService } from '../services/template-service.ts';
@@ -60,21 +61,6 @@ export interface IdentityCheckResult {
   minimumFactors: number;
   factors: FactorResult[];
 }
-
-/** Why a self-service method is closed for lack of enrolment (reported by the explain endpoint). */
-export const MISSING_ENROLMENT_REASONS = [
-  'HOLDER_NOT_IN_DIRECTORY',
-  'HOLDER_DISABLED',
-  'DIRECTORY_UNAVAILABLE',
-  'DIRECTORY_PASSWORD_NOT_SET',
-  'DIRECTORY_PASSWORD_LOCKED',
-  'SECURITY_QUESTIONS_NOT_ENROLLED',
-  'SECURITY_QUESTIONS_LOCKED',
-  'EMAIL_OFF',
-  'HOLDER_EMAIL_MISSING',
-  'NO_WORKSTATION_ENROLLED',
-] as const;
-export type MissingEnrolmentReason = (typeof MISSING_ENROLMENT_REASONS)[number];
 
 const CODE_REASONS: Record<UnblockCodeCheck, FactorReason> = {
   pass: 'OK',
