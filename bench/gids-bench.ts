@@ -1,20 +1,11 @@
 // Benchmark piece: APDUs per GidsSession operation against the in-process virtual GIDS card.
-import type { CardTransport } from '../src/card/card-transport.ts';
+import { CountingTransport } from './counting-transport.ts';
 import { computeUnblockResponse } from '../src/card/challenge-response.ts';
 import { GidsSession } from '../src/card/gids/gids-session.ts';
 import { Secret } from '../src/secret.ts';
 import { MemoryStateStore } from '../src/virtual-card/card-state-store.ts';
 import { VirtualGidsCard } from '../src/virtual-card/gids/virtual-gids-card.ts';
 import { InProcessTransport } from '../src/virtual-card/in-process-transport.ts';
-
-class CountingTransport implements CardTransport {
-  count = 0;
-  constructor(private readonly inner: CardTransport) {}
-  transmit(command: Uint8Array): Promise<Uint8Array> {
-    this.count++;
-    return this.inner.transmit(command);
-  }
-}
 
 export async function countGidsOperationApdus(): Promise<{ operation: string; apdus: number }[]> {
   const adminKey = Secret.fromHex('0123456789ABCDEFFEDCBA987654321089ABCDEF01234567');

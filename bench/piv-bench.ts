@@ -1,7 +1,7 @@
 // Benchmark piece: PivSession against the in-process virtual PIV card (APDU rate, APDUs per operation).
 import { performance } from 'node:perf_hooks';
 import { Secret } from '../src/secret.ts';
-import type { CardTransport } from '../src/card/card-transport.ts';
+import { CountingTransport } from './counting-transport.ts';
 import { DEFAULT_MANAGEMENT_KEY_HEX, PIV_ALGORITHM, PIV_SLOT } from '../src/card/piv/piv-constants.ts';
 import { PivSession } from '../src/card/piv/piv-session.ts';
 import { MemoryStateStore } from '../src/virtual-card/card-state-store.ts';
@@ -13,16 +13,6 @@ export interface RateResult {
   apdus: number;
   seconds: number;
   apdusPerSecond: number;
-}
-
-/** Counts APDUs as they cross the transport. */
-class CountingTransport implements CardTransport {
-  count = 0;
-  constructor(private readonly inner: CardTransport) {}
-  transmit(command: Uint8Array): Promise<Uint8Array> {
-    this.count++;
-    return this.inner.transmit(command);
-  }
 }
 
 async function freshSession(): Promise<{ session: PivSession; transport: CountingTransport }> {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, statSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -17,20 +17,15 @@ describe('FileStateStore', () => {
     expect(readdirSync(dir)).toEqual(['card.json']);
   });
 
-  it('reports a folder it cannot write as ERR_STATE_FILE_IO and keeps the old state', () => {
+  it('reports a write that cannot complete as ERR_STATE_FILE_IO and leaves no temporary file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tessera-state-'));
-    const sub = join(dir, 'ro');
-    mkdirSync(sub);
-    const store = new FileStateStore(join(sub, 'card.json'));
-    store.save('old');
-    chmodSync(sub, 0o500);
-    try {
-      // root ignores directory permissions; only check the error when they apply.
-      if (process.getuid?.() !== 0) expect(() => store.save('new')).toThrowError(expect.objectContaining({ code: 'ERR_STATE_FILE_IO' }));
-    } finally {
-      chmodSync(sub, 0o700);
-    }
-    expect(store.load()).toBe(process.getuid?.() === 0 ? store.load() : 'old');
+    // The target is a folder holding a file: the final rename fails whoever runs the test (root included).
+    const target = join(dir, 'card.json');
+    mkdirSync(target);
+    writeFileSync(join(target, 'keep'), 'x');
+    expect(() => new FileStateStore(target).save('new')).toThrowError(expect.objectContaining({ code: 'ERR_STATE_FILE_IO' }));
+    expect(readdirSync(dir)).toEqual(['card.json']);
+    expect(() => new FileStateStore(join(dir, 'missing', 'card.json')).save('new')).toThrowError(expect.objectContaining({ code: 'ERR_STATE_FILE_IO' }));
   });
 });
 

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pcscdStackStatus, startPcscdStack, stopPcscdStack } from '../../scripts/pcscd-stack.ts';
 import { waitForCard, waitForCardRemoval } from '../../src/pcsc/pcsc-readers.ts';
-import { pcscdMissing } from '../support/pcscd-available.ts';
+import { pcscdMissing, requireOwnPcscd } from '../support/pcscd-available.ts';
 import { runTool } from '../support/run-tool.ts';
 
 const TESSERA = resolve('bin/tessera.js');
@@ -88,7 +88,7 @@ describe.skipIf(pcscdMissing())('tessera card serve | list | info --reader throu
 
   it('a served card comes back by itself when pcscd restarts', async (context) => {
     const status = await pcscdStackStatus();
-    if (!status.ours) context.skip('pcscd was not started by scripts/pcscd-stack.ts, so the test must not restart it');
+    requireOwnPcscd(context, status.ours, 'pcscd was not started by scripts/pcscd-stack.ts, so the test must not restart it');
     const state = join(dir, 'piv-2.json');
     expect((await tessera('card', 'create', '--type', 'piv', '--state', state, '--serial', '40000002')).code).toBe(0);
     served = serve(state);

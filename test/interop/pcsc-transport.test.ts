@@ -8,7 +8,7 @@ import { findPcscReader, listPcscReaders, waitForCard } from '../../src/pcsc/pcs
 import { PcscTransport } from '../../src/pcsc/pcsc-transport.ts';
 import type { VirtualCard } from '../../src/virtual-card/virtual-card.ts';
 import { attachVirtualCard, type AttachedVirtualCard } from '../support/virtual-reader.ts';
-import { pcscdMissing } from '../support/pcscd-available.ts';
+import { pcscdMissing, requireOwnPcscd } from '../support/pcscd-available.ts';
 
 /** A minimal card: counts power cycles, answers `00 CA` with a counter and echoes anything else's INS. */
 class CountingCard implements VirtualCard {
@@ -95,13 +95,13 @@ describe.skipIf(pcscdMissing())('PC/SC transport through pcscd + vpcd', () => {
 
   it('pcscd runs with the TCP_NODELAY shim loaded when the stack script started it with gcc', async (context) => {
     const status = await pcscdStackStatus();
-    if (!status.ours || !inject('pcscdNodelay')) context.skip('pcscd was not started by scripts/pcscd-stack.ts with the shim');
+    requireOwnPcscd(context, status.ours && inject('pcscdNodelay'), 'pcscd was not started by scripts/pcscd-stack.ts with the shim');
     expect(readFileSync(`/proc/${status.pid}/maps`, 'utf8')).toMatch(/vpcd-nodelay-[0-9a-f]+\.so/);
   });
 
   it('a pcscd restart fails an open connection with a typed error; the connector re-attaches the card', async (context) => {
     const status = await pcscdStackStatus();
-    if (!status.ours) context.skip('pcscd was not started by scripts/pcscd-stack.ts, so the test must not restart it');
+    requireOwnPcscd(context, status.ours, 'pcscd was not started by scripts/pcscd-stack.ts, so the test must not restart it');
     const card = new CountingCard();
     attached = await attachVirtualCard(card, { port: 35964 });
     const transport = await PcscTransport.connect(attached.readerName);

@@ -99,13 +99,7 @@ export class IdentityCheckService {
     const limit = lockoutLimit(template);
     const db = this.context.db;
 
-    let holder: Holder | null | 'unavailable';
-    try {
-      holder = await this.directory.findHolder(holderId);
-    } catch (error) {
-      if (!(error instanceof DirectoryUnavailableError)) throw error;
-      holder = 'unavailable';
-    }
+    const holder = await this.#findHolderOrUnavailable(holderId);
 
     const results: FactorResult[] = [];
     const failuresToCount: IdentityFactor[] = [];
@@ -219,18 +213,22 @@ export class IdentityCheckService {
     return { holderId: credential.holder.id, questions: await this.questions.questionsOf(credential.holder.id) };
   }
 
+  /** The holder, null when the directory has none, or 'unavailable' when the directory does not answer. */
+  async #findHolderOrUnavailable(holderId: string): Promise<Holder | null | 'unavailable'> {
+    try {
+      return await this.directory.findHolder(holderId);
+    } catch (error) {
+      if (!(error instanceof DirectoryUnavailableError)) throw error;
+      return 'unavailable';
+    }
+  }
+
   /** The enrolments a holder lacks for the template's factors; `enough` says whether the reachable factors still meet the minimum. */
   async missingEnrolments(credential: Credential, template: TemplateDefinition): Promise<{ enough: boolean; reasons: MissingEnrolmentReason[] }> {
     const holderId = credential.holder.id;
     const reasons: MissingEnrolmentReason[] = [];
     let reachable = 0;
-    let holder: Holder | null | 'unavailable';
-    try {
-      holder = await this.directory.findHolder(holderId);
-    } catch (error) {
-      if (!(error instanceof DirectoryUnavailableError)) throw error;
-      holder = 'unavailable';
-    }
+    const holder = await this.#findHolderOrUnavailable(holderId);
     if (holder === 'unavailable') reasons.push('DIRECTORY_UNAVAILABLE');
     else if (holder === null) reasons.push('HOLDER_NOT_IN_DIRECTORY');
     else if (holder.status !== 'active') reasons.push('HOLDER_DISABLED');
